@@ -1,0 +1,32 @@
+"""Default hyper-parameters of train.py and eval.py: the article's values
+(its DATA_set.py), and the one place they are written.
+
+The article also had CONV_SIZE = 3 and CONV_DEEP = 64 here. Kernel size and
+width are architecture, not training knobs, so they live in the network
+table of resnet_tf1/resnet.py (3x3 unit convs; resnet18-152 start at 64
+channels, the CIFAR nets at 16) and `--base_depth` overrides the width.
+The norm, shortcut and stem defaults are per network too, in the registry
+(resnet_tf1/nets.py): the ResNets keep the article's, no batch norm and the
+zero-padding shortcut (the paper's option A).
+"""
+
+MODEL = 'resnet34'
+NUM_LABELS = 10
+IMAGE_SIZE = 28
+IMAGE_CHANNELS = 1
+
+BATCH_SIZE = 100
+LEARNING_RATE_BASE = 0.03
+LEARNING_RATE_DECAY = 0.99   # multiplied in once per epoch (staircase)
+REGULARIZATION_RATE = 1e-4   # L2 on every conv and FC weight
+TRAINING_STEPS = 8000
+MOVING_AVERAGE_DECAY = 0.99
+OPTIMIZER = 'gradient_descent'
+MOMENTUM = 0.9               # used with --optimizer momentum only
+
+SAVE_EVERY = 100
+LOG_EVERY = 10
+EVAL_BATCH_SIZE = 500
+
+DATA_DIR = 'MNIST_data'
+MODEL_DIR = 'MNIST_model'

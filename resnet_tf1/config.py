@@ -1,0 +1,193 @@
+"""Validated configurations: what a network is, and how it is trained.
+
+The CLIs turn flags into these; the library takes nothing else. Field names
+are the flag names, so a validation error names the flag at fault. Training
+writes its `TrainConfig` as JSON beside the checkpoints (`CONFIG_FILENAME`),
+and evaluation rebuilds the network from it instead of asking for the flags
+again.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Optional
+
+from resnet_tf1 import nets
+from resnet_tf1 import units
+
+CONFIG_FILENAME = 'train_config.json'
+NORMS = ('none', 'batch')
+OPTIMIZERS = ('gradient_descent', 'momentum')
+DATA_FORMATS = ('NHWC', 'NCHW')
+
+
+class ConfigError(ValueError):
+    """A bad flag or config file; the message is one line naming it."""
+
+
+def _require(condition, message, *args):
+    if not condition:
+        raise ConfigError(message % args)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """What network to build. `norm`, `shortcut`, `base_depth` and `stem`
+    left as None take the network's own defaults (see `nets.NETWORKS`); one
+    that does not apply to the network (`shortcut` for AlexNet) stays None,
+    and setting it is an error."""
+    name: str = 'resnet34'
+    num_classes: int = 10
+    norm: Optional[str] = None
+    shortcut: Optional[str] = None
+    base_depth: Optional[int] = None
+    stem: Optional[str] = None
+    image_size: int = 28
+    channels: int = 1
+    data_format: str = 'NHWC'
+
+    def resolved(self):
+        """Validates, and returns a copy with the network's defaults filled."""
+        try:
+            network = nets.network(self.name)
+        except ValueError as error:
+            raise ConfigError('--model: %s' % error) from None
+        for field in nets.NETWORK_FIELDS:
+            _require(getattr(self, field) is None or field in network.defaults,
+                     '--%s does not apply to %s; it takes %s', field,
+                     self.name, ', '.join('--' + name
+                                          for name in network.defaults))
+        filled = dataclasses.replace(self, **{
+            key: value for key, value in network.defaults.items()
+            if getattr(self, key) is None})
+        for field, reason in network.fixed.items():
+            _require(getattr(filled, field) == network.defaults[field],
+                     '--%s %s: %s takes --%s %s only (%s)', field,
+                     getattr(filled, field), self.name, field,
+                     network.defaults[field], reason)
+        filled.validate()
+        return filled
+
+    def validate(self):
+        """Checks the values; None is valid for the fields that a network
+        may not take (nets.NETWORK_FIELDS)."""
+        _require(self.num_classes >= 2,
+                 '--num_classes must be at least 2, got %s', self.num_classes)
+        _require(self.norm is None or self.norm in NORMS,
+                 '--norm must be one of %s, got %r', '|'.join(NORMS),
+                 self.norm)
+        _require(self.shortcut is None or
+                 self.shortcut in units.SHORTCUT_KINDS,
+                 '--shortcut must be one of %s, got %r',
+                 '|'.join(units.SHORTCUT_KINDS), self.shortcut)
+        _require(self.base_depth is None or self.base_depth >= 1,
+                 '--base_depth must be at least 1, got %s', self.base_depth)
+        _require(self.stem is None or self.stem in nets.STEMS,
+                 '--stem must be one of %s, got %r', '|'.join(nets.STEMS),
+                 self.stem)
+        _require(self.image_size >= 1,
+                 '--image_size must be at least 1, got %s', self.image_size)
+        _require(self.channels >= 1,
+                 '--channels must be at least 1, got %s', self.channels)
+        _require(self.data_format in DATA_FORMATS,
+                 '--data_format must be one of %s, got %r',
+                 '|'.join(DATA_FORMATS), self.data_format)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Defaults for the CLIs live in data_set.py; these field
+    defaults only make the dataclass usable from code and tests."""
+    model: ModelConfig = ModelConfig()
+    batch_size: int = 100
+    learning_rate: float = 0.03
+    learning_rate_decay: float = 0.99
+    weight_decay: float = 1e-4
+    ema_decay: float = 0.99
+    steps: int = 8000
+    seed: Optional[int] = None
+    optimizer: str = 'gradient_descent'
+    momentum: float = 0.9
+    save_every: int = 100
+    log_every: int = 10
+    # Examples per epoch, for the one-decay-per-epoch schedule: the size of
+    # MNIST's training split (55,000 after the 5,000 validation images).
+    train_examples: int = 55000
+
+    def validate(self):
+        _require(self.batch_size >= 1,
+                 '--batch_size must be at least 1, got %s', self.batch_size)
+        _require(self.batch_size <= self.train_examples,
+                 '--batch_size %s is larger than the %s training examples',
+                 self.batch_size, self.train_examples)
+        _require(0 < self.learning_rate <= 10,
+                 '--learning_rate must be in (0, 10], got %s',
+                 self.learning_rate)
+        _require(0 < self.learning_rate_decay <= 1,
+                 '--learning_rate_decay must be in (0, 1], got %s',
+                 self.learning_rate_decay)
+        _require(0 <= self.weight_decay < 1,
+                 '--weight_decay must be in [0, 1), got %s', self.weight_decay)
+        _require(0 <= self.ema_decay < 1,
+                 '--ema_decay must be in [0, 1), got %s', self.ema_decay)
+        _require(self.steps >= 1, '--steps must be at least 1, got %s',
+                 self.steps)
+        _require(self.seed is None or 0 <= self.seed < 2 ** 31,
+                 '--seed must be in [0, 2**31), got %s', self.seed)
+        _require(self.optimizer in OPTIMIZERS,
+                 '--optimizer must be one of %s, got %r',
+                 '|'.join(OPTIMIZERS), self.optimizer)
+        _require(0 <= self.momentum < 1,
+                 '--momentum must be in [0, 1), got %s', self.momentum)
+        _require(self.save_every >= 1,
+                 '--save_every must be at least 1, got %s', self.save_every)
+        _require(self.log_every >= 1,
+                 '--log_every must be at least 1, got %s', self.log_every)
+        _require(self.train_examples >= 1,
+                 'train_examples must be at least 1, got %s',
+                 self.train_examples)
+
+    def resolved(self):
+        """Validates, and fills the model's defaults."""
+        filled = dataclasses.replace(self, model=self.model.resolved())
+        filled.validate()
+        return filled
+
+    @property
+    def steps_per_epoch(self):
+        return max(1, self.train_examples // self.batch_size)
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text, source='config'):
+        """Parses `text` (read from `source`, named in errors)."""
+        try:
+            fields = json.loads(text)
+            model = ModelConfig(**fields.pop('model'))
+            return cls(model=model, **fields)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ConfigError('%s: not a valid training config (%s)' %
+                              (source, error)) from None
+
+
+def save(train_config, model_dir):
+    """Writes the config beside the checkpoints, atomically."""
+    path = os.path.join(model_dir, CONFIG_FILENAME)
+    temporary = path + '.tmp'
+    with open(temporary, 'w') as stream:
+        stream.write(train_config.to_json() + '\n')
+    os.replace(temporary, path)
+
+
+def load(model_dir):
+    """Reads the config training saved in `model_dir`."""
+    path = os.path.join(model_dir, CONFIG_FILENAME)
+    try:
+        with open(path) as stream:
+            text = stream.read()
+    except OSError as error:
+        raise ConfigError('%s: cannot read the training config (%s)' %
+                          (path, error.strerror or error)) from None
+    return TrainConfig.from_json(text, source=path).resolved()

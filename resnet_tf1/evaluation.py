@@ -1,0 +1,118 @@
+"""Evaluation: restore a checkpoint (its EMA weights by default) into the
+inference graph and measure accuracy over a whole split, in batches.
+
+What network to build comes from the training config saved beside the
+checkpoints, never from repeated flags. The step comes from the restored
+`global_step`, not from the checkpoint's file name.
+"""
+
+import collections
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from resnet_tf1 import checkpoints
+from resnet_tf1 import config as config_lib
+from resnet_tf1 import nets
+from resnet_tf1 import training
+
+tf1 = tf.compat.v1
+
+EvalResult = collections.namedtuple(
+    'EvalResult', ['step', 'accuracy', 'examples', 'weights', 'checkpoint'])
+
+
+def format_result(result):
+    return 'step=%d accuracy=%.4f examples=%d weights=%s' % (
+        result.step, result.accuracy, result.examples, result.weights)
+
+
+class Evaluator:
+    """The inference graph of one trained model, built once and restored
+    from any number of its checkpoints."""
+
+    def __init__(self, train_config, use_ema=True):
+        self.train_config = train_config
+        self.use_ema = use_ema
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            model = train_config.model
+            self.images, self.labels = training.input_placeholders(model)
+            logits, _ = nets.build(
+                model, training.to_data_format(self.images, model.data_format),
+                is_training=False)
+            self.correct = tf.reduce_sum(tf.cast(
+                tf.equal(tf.argmax(logits, 1), self.labels), tf.int64))
+            self.global_step = tf1.train.get_or_create_global_step()
+            if use_ema:
+                # Maps each trainable variable's name to its shadow's
+                # ("<name>/ExponentialMovingAverage"), others to themselves.
+                var_list = tf1.train.ExponentialMovingAverage(
+                    train_config.ema_decay).variables_to_restore()
+            else:
+                var_list = tf1.global_variables()
+            self.saver = tf1.train.Saver(var_list)
+        self.session = tf1.Session(graph=self.graph)
+
+    def close(self):
+        self.session.close()
+
+    def evaluate(self, checkpoint, split, batch_size):
+        """Accuracy of `checkpoint` on `split` (a data.Split)."""
+        # Saver.restore takes its eager path unless the graph is the default.
+        with self.graph.as_default():
+            self.saver.restore(self.session, checkpoint)
+        step = int(self.session.run(self.global_step))
+        correct = 0
+        for start in range(0, len(split.labels), batch_size):
+            correct += self.session.run(self.correct, feed_dict={
+                self.images: split.images[start:start + batch_size],
+                self.labels: split.labels[start:start + batch_size]})
+        examples = len(split.labels)
+        return EvalResult(step, correct / examples, examples,
+                          'ema' if self.use_ema else 'raw', checkpoint)
+
+
+def resolve_checkpoint(model_dir=None, checkpoint_path=None):
+    """The checkpoint to evaluate and the config of its run.
+
+    `checkpoint_path` (a prefix such as model_dir/model.ckpt-300) wins over
+    `model_dir`'s newest checkpoint; the config is read from the directory
+    that holds the checkpoint.
+    """
+    if checkpoint_path:
+        if not tf1.train.checkpoint_exists(checkpoint_path):
+            raise config_lib.ConfigError(
+                '--checkpoint_path %s: no such checkpoint' % checkpoint_path)
+        return checkpoint_path, config_lib.load(
+            os.path.dirname(checkpoint_path) or '.')
+    if not os.path.isdir(model_dir):
+        raise config_lib.ConfigError('--model_dir %s: no such directory' %
+                                     model_dir)
+    checkpoint = checkpoints.latest_checkpoint(model_dir)
+    if not checkpoint:
+        raise config_lib.ConfigError('--model_dir %s: holds no checkpoint' %
+                                     model_dir)
+    return checkpoint, config_lib.load(model_dir)
+
+
+def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
+          report=print):
+    """The classic TF1 eval loop: evaluates each new checkpoint of
+    `model_dir` as training writes it, until one at the run's final step
+    (or `timeout` seconds without a new one). Returns the last EvalResult."""
+    train_config = config_lib.load(model_dir)
+    evaluator = Evaluator(train_config, use_ema)
+    result = None
+    try:
+        for checkpoint in tf1.train.checkpoints_iterator(model_dir,
+                                                          timeout=timeout):
+            result = evaluator.evaluate(checkpoint, split, batch_size)
+            report(format_result(result))
+            # The config is re-read: a resumed run may have raised --steps.
+            if result.step >= config_lib.load(model_dir).steps:
+                break
+    finally:
+        evaluator.close()
+    return result

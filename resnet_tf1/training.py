@@ -1,0 +1,157 @@
+"""Training: the train graph (loss, L2, learning-rate decay, BN updates, EMA)
+and the loop that feeds it and writes checkpoints.
+
+The train op is ordered, BN moving-statistics updates -> gradient step ->
+EMA update, through control dependencies. Unordered (as in the article and
+in tf-slim's train script), the EMA may read a variable before or after the
+step depending on thread timing, and two runs with one seed drift apart.
+"""
+
+import collections
+import math
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from resnet_tf1 import checkpoints
+from resnet_tf1 import config as config_lib
+from resnet_tf1 import data
+from resnet_tf1 import nets
+
+tf1 = tf.compat.v1
+
+TrainGraph = collections.namedtuple('TrainGraph', [
+    'graph', 'images', 'labels', 'logits', 'cross_entropy', 'loss',
+    'learning_rate', 'accuracy', 'global_step', 'train_op', 'saver'])
+
+TrainResult = collections.namedtuple('TrainResult', ['step', 'losses'])
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (for example the loss is no longer finite)."""
+
+
+def input_placeholders(model):
+    """Images [None, size, size, channels] (NHWC; the batch size is not baked
+    into the graph) and integer labels [None]."""
+    images = tf1.placeholder(
+        tf.float32, [None, model.image_size, model.image_size, model.channels],
+        name='images')
+    labels = tf1.placeholder(tf.int64, [None], name='labels')
+    return images, labels
+
+
+def to_data_format(images, data_format):
+    """Inputs are always fed NHWC; NCHW networks transpose once here."""
+    if data_format == 'NCHW':
+        return tf.transpose(images, [0, 3, 1, 2])
+    return images
+
+
+def make_optimizer(train_config, learning_rate):
+    if train_config.optimizer == 'momentum':
+        return tf1.train.MomentumOptimizer(learning_rate,
+                                           train_config.momentum)
+    return tf1.train.GradientDescentOptimizer(learning_rate)
+
+
+def build_train_graph(train_config):
+    """Builds the whole training graph in a new tf.Graph."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(train_config.seed)
+        model = train_config.model
+        images, labels = input_placeholders(model)
+        logits, _ = nets.build(model, to_data_format(images,
+                                                     model.data_format),
+                               is_training=True,
+                               weight_decay=train_config.weight_decay)
+        global_step = tf1.train.get_or_create_global_step()
+        cross_entropy = tf.reduce_mean(
+            tf1.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits), name='cross_entropy')
+        loss = tf.add(cross_entropy, tf1.losses.get_regularization_loss(),
+                      name='loss')
+        learning_rate = tf1.train.exponential_decay(
+            train_config.learning_rate, global_step,
+            decay_steps=train_config.steps_per_epoch,
+            decay_rate=train_config.learning_rate_decay, staircase=True,
+            name='learning_rate')
+        accuracy = tf.reduce_mean(tf.cast(
+            tf.equal(tf.argmax(logits, 1), labels), tf.float32),
+            name='batch_accuracy')
+
+        optimizer = make_optimizer(train_config, learning_rate)
+        with tf.control_dependencies(tf1.get_collection(
+                tf1.GraphKeys.UPDATE_OPS)):
+            gradient_step = optimizer.minimize(loss, global_step=global_step)
+        ema = tf1.train.ExponentialMovingAverage(
+            train_config.ema_decay, num_updates=global_step)
+        with tf.control_dependencies([gradient_step]):
+            train_op = ema.apply(tf1.trainable_variables())
+        saver = tf1.train.Saver(max_to_keep=5)
+    return TrainGraph(graph, images, labels, logits, cross_entropy, loss,
+                      learning_rate, accuracy, global_step, train_op, saver)
+
+
+def _format_duration(seconds):
+    seconds = int(seconds)
+    return '%dh%02dm%02ds' % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+
+
+def train(train_config, model_dir, train_split, log=print):
+    """Trains until `train_config.steps` (the total, resuming from the newest
+    checkpoint in `model_dir` if there is one), saving every `save_every`
+    steps and at the end.
+
+    Args:
+        train_config: a resolved config.TrainConfig. With no seed, a resumed
+            run keeps the seed it was started with, a new run draws one;
+            either way the seed used is in the saved config.
+        model_dir: where checkpoints and the training config go.
+        train_split: a data.Split of training images and labels.
+        log: called with one formatted line per log step.
+
+    Returns:
+        TrainResult(final step, [(step, loss) for every step run]).
+    """
+    train_config = checkpoints.prepare_model_dir(model_dir, train_config)
+    batcher = data.Batcher(train_split.images, train_split.labels,
+                           train_config.batch_size, train_config.seed)
+    train_graph = build_train_graph(train_config)
+    losses = []
+    with tf1.Session(graph=train_graph.graph) as session:
+        step = checkpoints.restore_or_initialize(
+            session, train_graph.saver, model_dir)
+        if step:
+            log('resuming from step %d in %s' % (step, model_dir))
+        started, started_step = time.time(), step
+        while step < train_config.steps:
+            batch_images, batch_labels = batcher.batch(step)
+            _, loss, learning_rate = session.run(
+                [train_graph.train_op, train_graph.loss,
+                 train_graph.learning_rate],
+                feed_dict={train_graph.images: batch_images,
+                           train_graph.labels: batch_labels})
+            # Counted here, not fetched: a fetched variable read is not
+            # ordered with the train op that increments it.
+            step += 1
+            if not math.isfinite(loss):
+                raise TrainingError(
+                    'loss is %s at step %d; stopping, the last checkpoint in '
+                    '%s is kept' % (loss, step, model_dir))
+            losses.append((step, float(loss)))
+            if step % train_config.log_every == 0 or step == train_config.steps:
+                elapsed = time.time() - started
+                images_per_second = ((step - started_step) *
+                                     train_config.batch_size / elapsed)
+                seconds_left = ((train_config.steps - step) *
+                                train_config.batch_size / images_per_second)
+                log('step %d/%d loss %.4f lr %.5f images/s %.1f eta %s' % (
+                    step, train_config.steps, loss, learning_rate,
+                    images_per_second, _format_duration(seconds_left)))
+            if step % train_config.save_every == 0 or step == train_config.steps:
+                checkpoints.save(session, train_graph.saver, model_dir, step)
+    return TrainResult(step, losses)

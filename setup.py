@@ -1,0 +1,23 @@
+"""resnet-tf1: TF1-style (graph mode, tf-slim, Session) ResNets on today's
+TensorFlow."""
+
+import setuptools
+
+setuptools.setup(
+    name='resnet-tf1',
+    version='0.1.0',
+    description='TF1-style ResNet training and evaluation on modern '
+                'TensorFlow (tf.compat.v1 + tf-slim)',
+    packages=['resnet_tf1'],
+    py_modules=['data_set'],
+    python_requires='>=3.9',
+    install_requires=[
+        'tensorflow>=2.15',
+        'tf-slim>=1.1.0',
+        'numpy',
+        'absl-py',
+    ],
+    extras_require={
+        'test': ['pytest', 'hypothesis'],
+    },
+)

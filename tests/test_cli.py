@@ -1,0 +1,113 @@
+"""train.py and eval.py as a user runs them: subprocesses on the shared MNIST
+copy, and one clear line for every bad input."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import MNIST_DIR, REPO_DIR
+
+TINY = ['--base_depth', '4', '--batch_size', '8', '--seed', '3',
+        '--data_dir', str(MNIST_DIR)]
+RESULT_LINE = re.compile(
+    r'^step=(\d+) accuracy=(0\.\d{4}|1\.0000) examples=(\d+) weights=(ema|raw)$')
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, str(REPO_DIR / script)] +
+                          [str(arg) for arg in args],
+                          capture_output=True, text=True, cwd=REPO_DIR,
+                          timeout=600)
+
+
+def assert_one_line_error(process, *fragments):
+    assert process.returncode != 0
+    assert 'Traceback' not in process.stderr, process.stderr
+    last = process.stderr.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+@pytest.fixture(scope='module')
+def trained_dir(tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp('model')
+    process = run('train.py', '--steps', 3, '--save_every', 2,
+                  '--log_every', 1, '--model_dir', model_dir, *TINY)
+    assert process.returncode == 0, process.stderr
+    assert 'step 3/3 loss' in process.stdout
+    return model_dir
+
+
+def test_train_then_eval(trained_dir):
+    process = run('eval.py', '--model_dir', trained_dir,
+                  '--data_dir', MNIST_DIR)
+    assert process.returncode == 0, process.stderr
+    match = RESULT_LINE.match(process.stdout.strip().splitlines()[-1])
+    assert match, process.stdout
+    assert match.group(1) == '3' and match.group(3) == '10000'
+    assert match.group(4) == 'ema'
+
+
+def test_eval_options(trained_dir):
+    lines = {}
+    for name, args in {
+            'validation_raw': ['--split', 'validation', '--no_ema'],
+            'step_2': ['--checkpoint_path', trained_dir / 'model.ckpt-2'],
+            'watch': ['--watch', '--watch_timeout', 5]}.items():
+        process = run('eval.py', '--model_dir', trained_dir,
+                      '--data_dir', MNIST_DIR, '--batch_size', 999, *args)
+        assert process.returncode == 0, process.stderr
+        lines[name] = process.stdout.strip().splitlines()
+    assert RESULT_LINE.match(lines['validation_raw'][-1]).group(3, 4) == (
+        '5000', 'raw')
+    assert RESULT_LINE.match(lines['step_2'][-1]).group(1) == '2'
+    # --watch evaluates what is there and stops at the run's final step.
+    assert [RESULT_LINE.match(line).group(1)
+            for line in lines['watch']] == ['3']
+
+
+@pytest.mark.parametrize('flags,fragments', [
+    (['--batch_size', '0'], ['--batch_size must be at least 1']),
+    (['--model', 'resnet35'], ['--model', 'valid models:', 'resnet34']),
+    (['--learning_rate', '-1'], ['--learning_rate must be in']),
+    (['--norm', 'group'], ['--norm must be one of']),
+    (['--model_dir', '/dev/null/model'], ['--model_dir /dev/null/model']),
+])
+def test_train_bad_flags(flags, fragments):
+    process = run('train.py', '--steps', 1, *TINY, *flags)
+    assert_one_line_error(process, *fragments)
+
+
+def test_train_corrupt_data_file(tmp_path):
+    data_dir = tmp_path / 'data'
+    shutil.copytree(MNIST_DIR, data_dir)
+    labels = data_dir / 'train-labels-idx1-ubyte.gz'
+    os.chmod(labels, 0o644)
+    labels.write_bytes(b'not a gzip file at all')
+    process = run('train.py', '--steps', 1, '--model_dir', tmp_path / 'm',
+                  *TINY[:-2], '--data_dir', data_dir)
+    assert_one_line_error(process, str(labels))
+
+
+def test_eval_bad_inputs(tmp_path, trained_dir):
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    assert_one_line_error(run('eval.py', '--model_dir', empty),
+                          '--model_dir', 'holds no checkpoint')
+    assert_one_line_error(run('eval.py', '--model_dir', tmp_path / 'missing'),
+                          'no such directory')
+    assert_one_line_error(
+        run('eval.py', '--checkpoint_path', trained_dir / 'model.ckpt-9'),
+        '--checkpoint_path', 'no such checkpoint')
+    corrupt = tmp_path / 'corrupt'
+    shutil.copytree(trained_dir, corrupt)
+    (corrupt / 'train_config.json').write_text('{"model": ')
+    assert_one_line_error(run('eval.py', '--model_dir', corrupt),
+                          'train_config.json', 'not a valid training config')
+    assert_one_line_error(run('eval.py', '--model_dir', trained_dir,
+                              '--batch_size', 0),
+                          '--batch_size must be at least 1')

@@ -1,0 +1,194 @@
+"""The train op, the loop, checkpoints and EMA evaluation, on tiny runs."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from resnet_tf1 import checkpoints
+from resnet_tf1 import config
+from resnet_tf1 import data
+from resnet_tf1 import evaluation
+from resnet_tf1 import training
+
+from conftest import tiny_train_config
+
+tf1 = tf.compat.v1
+
+
+def checkpoint_tensors(model_dir):
+    reader = tf.train.load_checkpoint(checkpoints.latest_checkpoint(model_dir))
+    return {name: reader.get_tensor(name)
+            for name in reader.get_variable_to_shape_map()}
+
+
+def quiet(_):
+    pass
+
+
+def test_loss_falls_when_overfitting_one_batch(mnist, tmp_path):
+    fixed = data.Split(mnist.train.images[:8], mnist.train.labels[:8])
+    train_config = tiny_train_config(steps=40, learning_rate=0.1,
+                                     base_depth=8)
+    result = training.train(train_config, str(tmp_path), fixed, log=quiet)
+    losses = [loss for _, loss in result.losses]
+    assert result.step == 40 and len(losses) == 40
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
+
+
+def test_learning_rate_decays_once_per_epoch():
+    train_config = tiny_train_config(batch_size=10, train_examples=30,
+                                     learning_rate=0.5,
+                                     learning_rate_decay=0.5)
+    train_graph = training.build_train_graph(train_config)
+    with tf1.Session(graph=train_graph.graph) as session:
+        session.run(tf1.global_variables_initializer())
+        rates = []
+        for step in (0, 2, 3, 5, 6):
+            train_graph.global_step.load(step, session)
+            rates.append(session.run(train_graph.learning_rate))
+    np.testing.assert_allclose(rates, [0.5, 0.5, 0.25, 0.25, 0.125])
+
+
+def test_regularization_covers_every_conv_and_fc_weight():
+    train_config = tiny_train_config(weight_decay=0.01)
+    train_graph = training.build_train_graph(train_config)
+    with train_graph.graph.as_default():
+        weights = [v for v in tf1.trainable_variables()
+                   if v.op.name.endswith('/weights')]
+        regularization = tf1.losses.get_regularization_loss()
+        with tf1.Session() as session:
+            session.run(tf1.global_variables_initializer())
+            values, total = session.run([weights, regularization])
+    assert len(weights) == 1 + 2 * 16 + 1    # stem, 16 units, FC
+    expected = 0.01 * sum(np.sum(w.astype(np.float64) ** 2) / 2
+                          for w in values)
+    np.testing.assert_allclose(total, expected, rtol=1e-5)
+
+
+def test_checkpoint_round_trip(mnist, tmp_path):
+    train_config = tiny_train_config(norm='batch', optimizer='momentum')
+    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    saved = checkpoint_tensors(str(tmp_path))
+    assert saved['global_step'] == 3
+    # Weights, EMA shadows, BN statistics and momentum slots are all there.
+    names = set(saved)
+    assert 'resnet34/block1/unit_1/conv1/weights' in names
+    assert 'resnet34/block1/unit_1/conv1/weights/ExponentialMovingAverage' \
+        in names
+    assert 'resnet34/block1/unit_1/conv1/BatchNorm/moving_mean' in names
+    assert 'resnet34/block1/unit_1/conv1/weights/Momentum' in names
+    train_graph = training.build_train_graph(train_config)
+    with tf1.Session(graph=train_graph.graph) as session:
+        step = checkpoints.restore_or_initialize(
+            session, train_graph.saver, str(tmp_path))
+        restored = {v.op.name: session.run(v)
+                    for v in train_graph.graph.get_collection(
+                        tf1.GraphKeys.GLOBAL_VARIABLES)}
+    assert step == 3
+    assert restored.keys() == saved.keys()
+    for name, value in saved.items():
+        np.testing.assert_array_equal(restored[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize('use_ema', [True, False])
+def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
+                                                        use_ema):
+    train_config = tiny_train_config(steps=4, learning_rate=0.1)
+    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    saved = checkpoint_tensors(str(tmp_path))
+    name = 'resnet34/block2/unit_1/conv1/weights'
+    shadow = saved[name + '/ExponentialMovingAverage']
+    assert not np.array_equal(shadow, saved[name])
+    checkpoint, loaded_config = evaluation.resolve_checkpoint(str(tmp_path))
+    evaluator = evaluation.Evaluator(loaded_config, use_ema=use_ema)
+    try:
+        small = data.Split(mnist.test.images[:20], mnist.test.labels[:20])
+        result = evaluator.evaluate(checkpoint, small, batch_size=7)
+        with evaluator.graph.as_default():
+            variable = [v for v in tf1.global_variables()
+                        if v.op.name == name][0]
+        value = evaluator.session.run(variable)
+    finally:
+        evaluator.close()
+    np.testing.assert_array_equal(value, shadow if use_ema else saved[name])
+    assert result.step == 4 and result.examples == 20
+    assert result.weights == ('ema' if use_ema else 'raw')
+
+
+def test_eval_accuracy_does_not_depend_on_batch_size(mnist, tmp_path):
+    training.train(tiny_train_config(), str(tmp_path), mnist.train, log=quiet)
+    checkpoint, loaded_config = evaluation.resolve_checkpoint(str(tmp_path))
+    evaluator = evaluation.Evaluator(loaded_config)
+    try:
+        split = data.Split(mnist.test.images[:500], mnist.test.labels[:500])
+        results = {evaluator.evaluate(checkpoint, split, size).accuracy
+                   for size in (1, 7, 500, 1000)}
+    finally:
+        evaluator.close()
+    assert len(results) == 1
+
+
+@pytest.mark.parametrize('overrides', [
+    {},                                          # the article's setting
+    {'norm': 'batch', 'optimizer': 'momentum'},  # BN updates + slots
+])
+def test_two_seeded_runs_give_identical_checkpoints(mnist, tmp_path,
+                                                    overrides):
+    train_config = tiny_train_config(seed=7, steps=4, **overrides)
+    first = training.train(train_config, str(tmp_path / 'a'), mnist.train,
+                           log=quiet)
+    second = training.train(train_config, str(tmp_path / 'b'), mnist.train,
+                            log=quiet)
+    assert first.losses == second.losses
+    a, b = (checkpoint_tensors(str(tmp_path / d)) for d in 'ab')
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_different_seeds_give_different_runs(mnist, tmp_path):
+    first = training.train(tiny_train_config(seed=1), str(tmp_path / 'a'),
+                           mnist.train, log=quiet)
+    second = training.train(tiny_train_config(seed=2), str(tmp_path / 'b'),
+                            mnist.train, log=quiet)
+    assert first.losses != second.losses
+
+
+def test_unseeded_run_draws_and_saves_a_seed(mnist, tmp_path):
+    train_config = tiny_train_config(seed=None, steps=1)
+    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    assert config.load(str(tmp_path)).seed is not None
+
+
+def test_model_dir_of_another_model_is_refused(mnist, tmp_path):
+    training.train(tiny_train_config(steps=1), str(tmp_path), mnist.train,
+                   log=quiet)
+    other = tiny_train_config(steps=2, norm='batch')
+    with pytest.raises(config.ConfigError,
+                       match='holds checkpoints of another model: '
+                             'norm=none \\(this run: batch\\)'):
+        training.train(other, str(tmp_path), mnist.train, log=quiet)
+    assert checkpoint_tensors(str(tmp_path))['global_step'] == 1
+
+
+def test_train_config_json_round_trip():
+    train_config = tiny_train_config()
+    text = train_config.to_json()
+    assert config.TrainConfig.from_json(text).resolved() == train_config
+    with pytest.raises(config.ConfigError, match='not a valid training'):
+        config.TrainConfig.from_json('{"model": 3}', source='x.json')
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('batch_size', 0, '--batch_size must be at least 1'),
+    ('learning_rate', -1.0, '--learning_rate must be in'),
+    ('learning_rate_decay', 1.5, '--learning_rate_decay must be in'),
+    ('ema_decay', 1.0, '--ema_decay must be in'),
+    ('steps', 0, '--steps must be at least 1'),
+    ('optimizer', 'adam', '--optimizer must be one of'),
+])
+def test_out_of_range_settings_name_the_flag(field, value, message):
+    with pytest.raises(config.ConfigError, match=message):
+        dataclasses.replace(tiny_train_config(), **{field: value}).resolved()

@@ -1,0 +1,93 @@
+"""Trains a network of the registry on MNIST, writing checkpoints.
+
+    python train.py --steps 8000
+
+Flags default to data_set.py. Re-running with the same --model_dir resumes
+from its newest checkpoint; --steps is the total to reach.
+"""
+
+from absl import app
+from absl import flags
+
+from resnet_tf1 import cli
+from resnet_tf1 import config
+from resnet_tf1 import data
+from resnet_tf1 import training
+
+import data_set
+
+flags.DEFINE_string('model', data_set.MODEL, 'Network name (see nets.py).')
+flags.DEFINE_string('norm', None,
+                    "none | batch; default: the network's own (none for the "
+                    "ResNets and AlexNet, batch for DenseNet).")
+flags.DEFINE_string('shortcut', None,
+                    'identity | A (zero-pad) | B (projection) | C (always), '
+                    "for residual nets; default: the network's own (A).")
+flags.DEFINE_integer('base_depth', None,
+                     "First-stage width; default: the network's own.")
+flags.DEFINE_string('stem', None,
+                    "mnist | cifar | imagenet; default: the network's own.")
+flags.DEFINE_string('data_format', 'NHWC', 'NHWC | NCHW.')
+flags.DEFINE_integer('batch_size', data_set.BATCH_SIZE, 'Images per step.')
+flags.DEFINE_float('learning_rate', data_set.LEARNING_RATE_BASE,
+                   'Initial learning rate.')
+flags.DEFINE_float('learning_rate_decay', data_set.LEARNING_RATE_DECAY,
+                   'Learning-rate factor applied once per epoch.')
+flags.DEFINE_float('weight_decay', data_set.REGULARIZATION_RATE,
+                   'L2 rate on every conv and FC weight.')
+flags.DEFINE_float('ema_decay', data_set.MOVING_AVERAGE_DECAY,
+                   'Decay of the weights\' exponential moving average.')
+flags.DEFINE_integer('steps', data_set.TRAINING_STEPS,
+                     'Total training steps (a resumed run continues to it).')
+flags.DEFINE_integer('seed', None,
+                     'Seed for weights and data order; default: drawn (and '
+                     'saved) for a new run, kept for a resumed one.')
+flags.DEFINE_string('optimizer', data_set.OPTIMIZER,
+                    'gradient_descent | momentum.')
+flags.DEFINE_float('momentum', data_set.MOMENTUM, 'For --optimizer momentum.')
+flags.DEFINE_integer('save_every', data_set.SAVE_EVERY,
+                     'Checkpoint every this many steps (and at the end).')
+flags.DEFINE_integer('log_every', data_set.LOG_EVERY,
+                     'Log a line every this many steps.')
+flags.DEFINE_string('data_dir', data_set.DATA_DIR,
+                    'MNIST .gz files; downloaded there if missing.')
+flags.DEFINE_string('model_dir', data_set.MODEL_DIR,
+                    'Checkpoints and the training config.')
+
+FLAGS = flags.FLAGS
+
+
+def train_config_from_flags():
+    model = config.ModelConfig(
+        name=FLAGS.model, num_classes=data_set.NUM_LABELS, norm=FLAGS.norm,
+        shortcut=FLAGS.shortcut, base_depth=FLAGS.base_depth,
+        stem=FLAGS.stem,
+        image_size=data_set.IMAGE_SIZE, channels=data_set.IMAGE_CHANNELS,
+        data_format=FLAGS.data_format)
+    return config.TrainConfig(
+        model=model, batch_size=FLAGS.batch_size,
+        learning_rate=FLAGS.learning_rate,
+        learning_rate_decay=FLAGS.learning_rate_decay,
+        weight_decay=FLAGS.weight_decay, ema_decay=FLAGS.ema_decay,
+        steps=FLAGS.steps, seed=FLAGS.seed, optimizer=FLAGS.optimizer,
+        momentum=FLAGS.momentum, save_every=FLAGS.save_every,
+        log_every=FLAGS.log_every).resolved()
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError('unexpected arguments: %s' % ' '.join(argv[1:]))
+
+    def run():
+        train_config = train_config_from_flags()
+        mnist = data.load_mnist(FLAGS.data_dir)
+        result = training.train(train_config, FLAGS.model_dir, mnist.train,
+                                log=lambda line: print(line, flush=True))
+        print('trained to step %d; checkpoints in %s' %
+              (result.step, FLAGS.model_dir))
+
+    cli.run(run)
+
+
+if __name__ == '__main__':
+    app.run(main)
