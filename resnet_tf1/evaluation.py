@@ -48,8 +48,10 @@ class Evaluator:
             if use_ema:
                 # Maps each trainable variable's name to its shadow's
                 # ("<name>/ExponentialMovingAverage"), others to themselves.
+                # Training averaged exactly the trainable variables.
                 var_list = tf1.train.ExponentialMovingAverage(
-                    train_config.ema_decay).variables_to_restore()
+                    train_config.ema_decay).variables_to_restore(
+                        tf1.trainable_variables())
             else:
                 var_list = tf1.global_variables()
             self.saver = tf1.train.Saver(var_list)
@@ -115,4 +117,8 @@ def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
                 break
     finally:
         evaluator.close()
+    if result is None:
+        raise config_lib.ConfigError(
+            '--model_dir %s: no checkpoint appeared within %s s' %
+            (model_dir, timeout))
     return result

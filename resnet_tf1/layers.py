@@ -25,15 +25,9 @@ tf1 = tf.compat.v1
 
 
 @slim.add_arg_scope
-def batch_norm(inputs,
-                              decay=0.999,
-                              center=True,
-                              scale=False,
-                              epsilon=0.001,
-                              activation_fn=None,
-                              is_training=True,
-                              data_format='NHWC',
-                              scope=None):
+def batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001,
+               activation_fn=None, is_training=True, data_format='NHWC',
+               scope=None):
     """Fused batch normalization with tf-slim's variables and update contract.
 
     Training mode normalizes with the batch statistics and adds two
@@ -60,39 +54,46 @@ def batch_norm(inputs,
     """
     if inputs.shape.rank != 4:
         raise ValueError('batch_norm expects a 4-D input, got shape %s' %
-                                          inputs.shape)
-    channel_axis = 1 if data_format == 'NCHW' else 3
-    channels = inputs.shape[channel_axis]
+                         inputs.shape)
+    channels = inputs.shape[1 if data_format == 'NCHW' else 3]
     with tf1.variable_scope(scope, 'BatchNorm', [inputs]):
-        param_dtype = tf.float32  # statistics stay float32 under mixed precision
-        beta = (tf1.get_variable('beta', [channels], param_dtype,
-                                                          initializer=tf1.zeros_initializer())
-                        if center else tf.zeros([channels], param_dtype))
-        gamma = (tf1.get_variable('gamma', [channels], param_dtype,
-                                                            initializer=tf1.ones_initializer())
-                          if scale else tf.ones([channels], param_dtype))
-        moving_collections = [tf1.GraphKeys.GLOBAL_VARIABLES,
-                                                    tf1.GraphKeys.MOVING_AVERAGE_VARIABLES]
+        # Parameters and statistics stay float32 whatever the input dtype.
+        param_dtype = tf.float32
+        if center:
+            beta = tf1.get_variable('beta', [channels], param_dtype,
+                                    initializer=tf1.zeros_initializer())
+        else:
+            beta = tf.zeros([channels], param_dtype)
+        if scale:
+            gamma = tf1.get_variable('gamma', [channels], param_dtype,
+                                     initializer=tf1.ones_initializer())
+        else:
+            gamma = tf.ones([channels], param_dtype)
+        # Global but not trainable, and not in MOVING_AVERAGE_VARIABLES (as
+        # in tf-slim): that collection lists what the weights' EMA averages,
+        # and these are averages already.
         moving_mean = tf1.get_variable(
-                'moving_mean', [channels], param_dtype,
-                initializer=tf1.zeros_initializer(), trainable=False,
-                collections=moving_collections)
+            'moving_mean', [channels], param_dtype,
+            initializer=tf1.zeros_initializer(), trainable=False,
+            collections=[tf1.GraphKeys.GLOBAL_VARIABLES])
         moving_variance = tf1.get_variable(
-                'moving_variance', [channels], param_dtype,
-                initializer=tf1.ones_initializer(), trainable=False,
-                collections=moving_collections)
+            'moving_variance', [channels], param_dtype,
+            initializer=tf1.ones_initializer(), trainable=False,
+            collections=[tf1.GraphKeys.GLOBAL_VARIABLES])
         if is_training:
             outputs, batch_mean, batch_variance = tf1.nn.fused_batch_norm(
-                    inputs, gamma, beta, epsilon=epsilon, data_format=data_format,
-                    is_training=True)
+                inputs, gamma, beta, epsilon=epsilon,
+                data_format=data_format, is_training=True)
             for variable, value in ((moving_mean, batch_mean),
-                                                            (moving_variance, batch_variance)):
-                update = tf1.assign_sub(variable, (variable - value) * (1.0 - decay))
+                                    (moving_variance, batch_variance)):
+                update = tf1.assign_sub(variable,
+                                        (variable - value) * (1.0 - decay))
                 tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS, update)
         else:
             outputs, _, _ = tf1.nn.fused_batch_norm(
-                    inputs, gamma, beta, mean=moving_mean, variance=moving_variance,
-                    epsilon=epsilon, data_format=data_format, is_training=False)
+                inputs, gamma, beta, mean=moving_mean,
+                variance=moving_variance, epsilon=epsilon,
+                data_format=data_format, is_training=False)
         if activation_fn is not None:
             outputs = activation_fn(outputs)
         return outputs

@@ -130,9 +130,11 @@ def resnet_arg_scope(is_training=False, norm='none', weight_decay=1e-4,
     keep slim's Glorot default: nothing renormalizes a unit's output, so with
     He init each residual addition roughly doubles the variance and the
     article's ResNet-34 starts at a loss of 108 (measured on 100 MNIST
-    images) instead of ln(10) = 2.3. Convolutions get batch norm before
-    their activation when `norm == 'batch'` (and then no bias, the BN offset replaces it);
-    with `norm == 'none'`, the article's setting, they keep a bias. L2 covers
+    images) instead of ln(10) = 2.3.
+
+    Convolutions get batch norm before their activation when
+    `norm == 'batch'` (and then no bias: the BN offset replaces it); with
+    `norm == 'none'`, the article's setting, they keep a bias. L2 covers
     every conv and FC weight through the regularizer, so
     `tf.losses.get_regularization_loss()` collects it (the article only
     regularized the FC layer, and never defined the regularizer).

@@ -92,10 +92,11 @@ def test_checkpoint_round_trip(mnist, tmp_path):
         np.testing.assert_array_equal(restored[name], value, err_msg=name)
 
 
-@pytest.mark.parametrize('use_ema', [True, False])
+@pytest.mark.parametrize('use_ema,norm', [
+    (True, 'none'), (False, 'none'), (True, 'batch')])
 def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
-                                                        use_ema):
-    train_config = tiny_train_config(steps=4, learning_rate=0.1)
+                                                        use_ema, norm):
+    train_config = tiny_train_config(steps=4, learning_rate=0.1, norm=norm)
     training.train(train_config, str(tmp_path), mnist.train, log=quiet)
     saved = checkpoint_tensors(str(tmp_path))
     name = 'resnet34/block2/unit_1/conv1/weights'
@@ -107,9 +108,13 @@ def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
         small = data.Split(mnist.test.images[:20], mnist.test.labels[:20])
         result = evaluator.evaluate(checkpoint, small, batch_size=7)
         with evaluator.graph.as_default():
-            variable = [v for v in tf1.global_variables()
-                        if v.op.name == name][0]
-        value = evaluator.session.run(variable)
+            restored = {v.op.name: v for v in tf1.global_variables()}
+        value = evaluator.session.run(restored[name])
+        # BN statistics are not averaged again: restored as saved.
+        moving = name.replace('weights', 'BatchNorm/moving_mean')
+        if norm == 'batch':
+            np.testing.assert_array_equal(
+                evaluator.session.run(restored[moving]), saved[moving])
     finally:
         evaluator.close()
     np.testing.assert_array_equal(value, shadow if use_ema else saved[name])
