@@ -42,7 +42,7 @@ flags.DEFINE_integer('num_classes', _MODEL_DEFAULTS['num_classes'],
 flags.DEFINE_string('norm', None,
                     "none | batch; default: the network's own.")
 flags.DEFINE_string('shortcut', None,
-                    'identity | A (zero-pad) | B (projection) | C (always), '
+                    'A (zero-pad) | B (projection) | C (always project), '
                     "for residual nets; default: the network's own.")
 flags.DEFINE_integer('base_depth', None,
                      "First-stage width (DenseNet: growth rate); default: "

@@ -137,9 +137,10 @@ def alexnet(images, num_classes, base_depth=BASE_DEPTH, stem_kind='imagenet',
             end_points['%s/%s' % (base, name)] = tensor
             return tensor
 
+        # conv2..conv5 keep their size ('SAME', slim's default), as
+        # torchvision's padding of k // 2 does.
         with slim.arg_scope([slim.conv2d, layers.batch_norm],
-                            data_format=data_format), \
-                slim.arg_scope([slim.conv2d], padding='SAME'):
+                            data_format=data_format):
             paddings = [[0, 0]] * 4
             for axis in _spatial_axes(data_format):
                 paddings[axis] = [stem.padding, stem.padding]
@@ -157,7 +158,10 @@ def alexnet(images, num_classes, base_depth=BASE_DEPTH, stem_kind='imagenet',
             net = add('pool5', _max_pool(net, data_format, 'pool5'))
         net = add('avgpool', adaptive_avg_pool(net, stem.pooled_size,
                                                data_format))
-        net = slim.flatten(net, scope='flatten')
+        # A reshape, not slim.flatten: that one is a deprecated
+        # tf.compat.v1.layers call that warns on every build.
+        net = tf.reshape(net, [-1, int(np.prod(net.shape[1:]))],
+                         name='flatten')
         for name in ('fc6', 'fc7'):
             net = slim.fully_connected(net, FC_WIDTH * base_depth, scope=name)
             net = add(name, slim.dropout(net, scope='dropout' + name[2:]))

@@ -19,6 +19,10 @@ CONFIG_FILENAME = 'train_config.json'
 NORMS = ('none', 'batch')
 OPTIMIZERS = ('gradient_descent', 'momentum')
 DATA_FORMATS = ('NHWC', 'NCHW')
+# Every registered ResNet changes shape between stages, which a pure
+# 'identity' shortcut cannot do: that kind is for single units only.
+NETWORK_SHORTCUTS = tuple(kind for kind in units.SHORTCUT_KINDS
+                          if kind != 'identity')
 
 
 class ConfigError(ValueError):
@@ -76,10 +80,9 @@ class ModelConfig:
         _require(self.norm is None or self.norm in NORMS,
                  '--norm must be one of %s, got %r', '|'.join(NORMS),
                  self.norm)
-        _require(self.shortcut is None or
-                 self.shortcut in units.SHORTCUT_KINDS,
+        _require(self.shortcut is None or self.shortcut in NETWORK_SHORTCUTS,
                  '--shortcut must be one of %s, got %r',
-                 '|'.join(units.SHORTCUT_KINDS), self.shortcut)
+                 '|'.join(NETWORK_SHORTCUTS), self.shortcut)
         _require(self.base_depth is None or self.base_depth >= 1,
                  '--base_depth must be at least 1, got %s', self.base_depth)
         _require(self.stem is None or self.stem in nets.STEMS,
