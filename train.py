@@ -21,7 +21,7 @@ flags.DEFINE_string('norm', None,
                     "none | batch; default: the network's own (none for the "
                     "ResNets and AlexNet, batch for DenseNet).")
 flags.DEFINE_string('shortcut', None,
-                    'identity | A (zero-pad) | B (projection) | C (always), '
+                    'A (zero-pad) | B (projection) | C (always project), '
                     "for residual nets; default: the network's own (A).")
 flags.DEFINE_integer('base_depth', None,
                      "First-stage width; default: the network's own.")
@@ -90,4 +90,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)
