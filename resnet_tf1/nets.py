@@ -44,28 +44,34 @@ def _no_shortcut(name, shortcut_kind):
                          '%r' % (name, shortcut_kind))
 
 
-def _imagenet_resnet(images, num_classes, base_depth, stem_kind,
-                     shortcut_kind, data_format, depth, plain):
-    unit_fn, units_per_stage = resnet.IMAGENET_DEPTHS[depth]
-    blocks = resnet.stages(unit_fn, units_per_stage, base_depth)
-    name = ('plain%d' if plain else 'resnet%d') % depth
+def _residual_net(images, num_classes, blocks, name, plain, base_depth,
+                  stem_kind, shortcut_kind, data_format):
+    """What every ResNet and plain net shares once its blocks are known."""
     if plain:
         _no_shortcut(name, shortcut_kind)
     return resnet.resnet(images, blocks, num_classes, stem_kind=stem_kind,
                          stem_depth=base_depth, shortcut_kind=shortcut_kind,
                          data_format=data_format, scope=name)
+
+
+def _imagenet_resnet(images, num_classes, base_depth, stem_kind,
+                     shortcut_kind, data_format, depth, plain):
+    unit_fn, units_per_stage = resnet.IMAGENET_DEPTHS[depth]
+    return _residual_net(
+        images, num_classes, resnet.stages(unit_fn, units_per_stage,
+                                           base_depth),
+        ('plain%d' if plain else 'resnet%d') % depth, plain, base_depth,
+        stem_kind, shortcut_kind, data_format)
 
 
 def _cifar_resnet(images, num_classes, base_depth, stem_kind, shortcut_kind,
                   data_format, depth, plain):
     units_per_stage = (resnet.CIFAR_DEPTHS[depth],) * 3
-    blocks = resnet.stages(resnet.units.basic, units_per_stage, base_depth)
-    name = ('cifar_plain%d' if plain else 'cifar_resnet%d') % depth
-    if plain:
-        _no_shortcut(name, shortcut_kind)
-    return resnet.resnet(images, blocks, num_classes, stem_kind=stem_kind,
-                         stem_depth=base_depth, shortcut_kind=shortcut_kind,
-                         data_format=data_format, scope=name)
+    return _residual_net(
+        images, num_classes, resnet.stages(resnet.units.basic,
+                                           units_per_stage, base_depth),
+        ('cifar_plain%d' if plain else 'cifar_resnet%d') % depth, plain,
+        base_depth, stem_kind, shortcut_kind, data_format)
 
 
 def _densenet(images, num_classes, base_depth, stem_kind, shortcut_kind,
