@@ -49,6 +49,9 @@ flags.DEFINE_integer('save_every', data_set.SAVE_EVERY,
                      'Checkpoint every this many steps (and at the end).')
 flags.DEFINE_integer('log_every', data_set.LOG_EVERY,
                      'Log a line every this many steps.')
+flags.DEFINE_string('conv_gradients', 'fast',
+                    'fast (conv_gradients.py rewrite, CPU-friendly) | tf '
+                    "(TensorFlow's own kernels); same numbers either way.")
 flags.DEFINE_string('data_dir', data_set.DATA_DIR,
                     'MNIST .gz files; downloaded there if missing.')
 flags.DEFINE_string('model_dir', data_set.MODEL_DIR,
@@ -71,7 +74,8 @@ def train_config_from_flags():
         weight_decay=FLAGS.weight_decay, ema_decay=FLAGS.ema_decay,
         steps=FLAGS.steps, seed=FLAGS.seed, optimizer=FLAGS.optimizer,
         momentum=FLAGS.momentum, save_every=FLAGS.save_every,
-        log_every=FLAGS.log_every).resolved()
+        log_every=FLAGS.log_every,
+        conv_gradients=FLAGS.conv_gradients).resolved()
 
 
 def main(argv):

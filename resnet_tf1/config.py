@@ -18,6 +18,9 @@ from resnet_tf1 import units
 CONFIG_FILENAME = 'train_config.json'
 NORMS = ('none', 'batch')
 OPTIMIZERS = ('gradient_descent', 'momentum')
+# 'fast': conv_gradients.py's rewrite of the Conv2D gradients (the default);
+# 'tf': TensorFlow's own kernels, the plain TF1 path.
+CONV_GRADIENTS = ('fast', 'tf')
 DATA_FORMATS = ('NHWC', 'NCHW')
 # Every registered ResNet changes shape between stages, which a pure
 # 'identity' shortcut cannot do: that kind is for single units only.
@@ -116,6 +119,8 @@ class TrainConfig:
     # Examples per epoch, for the one-decay-per-epoch schedule: the size of
     # MNIST's training split (55,000 after the 5,000 validation images).
     train_examples: int = 55000
+    # How the step is computed; none of these changes what is trained.
+    conv_gradients: str = 'fast'
 
     def validate(self):
         _require(self.batch_size >= 1,
@@ -146,6 +151,9 @@ class TrainConfig:
                  '--save_every must be at least 1, got %s', self.save_every)
         _require(self.log_every >= 1,
                  '--log_every must be at least 1, got %s', self.log_every)
+        _require(self.conv_gradients in CONV_GRADIENTS,
+                 '--conv_gradients must be one of %s, got %r',
+                 '|'.join(CONV_GRADIENTS), self.conv_gradients)
         _require(self.train_examples >= 1,
                  'train_examples must be at least 1, got %s',
                  self.train_examples)

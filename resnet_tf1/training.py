@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
+from resnet_tf1 import conv_gradients
 from resnet_tf1 import data
 from resnet_tf1 import nets
 
@@ -64,10 +65,12 @@ def build_train_graph(train_config):
         tf1.set_random_seed(train_config.seed)
         model = train_config.model
         images, labels = input_placeholders(model)
-        logits, _ = nets.build(model, to_data_format(images,
-                                                     model.data_format),
-                               is_training=True,
-                               weight_decay=train_config.weight_decay)
+        with conv_gradients.fast_gradients(
+                graph, train_config.conv_gradients == 'fast'):
+            logits, _ = nets.build(model, to_data_format(images,
+                                                         model.data_format),
+                                   is_training=True,
+                                   weight_decay=train_config.weight_decay)
         global_step = tf1.train.get_or_create_global_step()
         cross_entropy = tf.reduce_mean(
             tf1.nn.sparse_softmax_cross_entropy_with_logits(

@@ -153,6 +153,25 @@ def test_two_seeded_runs_give_identical_checkpoints(mnist, tmp_path,
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
+@pytest.mark.parametrize('norm', ['none', 'batch'])
+def test_fast_conv_gradients_keep_the_loss_curve(mnist, tmp_path, norm):
+    # The rewrite changes only float32 summation order.
+    runs = {}
+    for kind in config.CONV_GRADIENTS:
+        train_config = tiny_train_config(seed=3, steps=6, norm=norm,
+                                         conv_gradients=kind)
+        runs[kind] = training.train(train_config, str(tmp_path / kind),
+                                    mnist.train, log=quiet)
+    fast, stock = ([loss for _, loss in runs[kind].losses]
+                   for kind in ('fast', 'tf'))
+    assert len(fast) == 6
+    np.testing.assert_allclose(fast, stock, rtol=1e-5)
+    a, b = (checkpoint_tensors(str(tmp_path / kind)) for kind in ('fast', 'tf'))
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-4, atol=1e-6,
+                                   err_msg=name)
+
+
 def test_different_seeds_give_different_runs(mnist, tmp_path):
     first = training.train(tiny_train_config(seed=1), str(tmp_path / 'a'),
                            mnist.train, log=quiet)
