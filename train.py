@@ -52,6 +52,13 @@ flags.DEFINE_integer('log_every', data_set.LOG_EVERY,
 flags.DEFINE_string('conv_gradients', 'fast',
                     'fast (conv_gradients.py rewrite, CPU-friendly) | tf '
                     "(TensorFlow's own kernels); same numbers either way.")
+flags.DEFINE_string('precision', 'float32',
+                    'float32 | bf16 (bfloat16 compute, float32 weights).')
+flags.DEFINE_boolean('xla', False, 'Compile the network with XLA.')
+flags.DEFINE_integer('intra_op_threads', 0,
+                     "TensorFlow's intra-op threads; 0: one per core.")
+flags.DEFINE_integer('inter_op_threads', 0,
+                     "TensorFlow's inter-op threads; 0: its own choice.")
 flags.DEFINE_string('data_dir', data_set.DATA_DIR,
                     'MNIST .gz files; downloaded there if missing.')
 flags.DEFINE_string('model_dir', data_set.MODEL_DIR,
@@ -75,7 +82,9 @@ def train_config_from_flags():
         steps=FLAGS.steps, seed=FLAGS.seed, optimizer=FLAGS.optimizer,
         momentum=FLAGS.momentum, save_every=FLAGS.save_every,
         log_every=FLAGS.log_every,
-        conv_gradients=FLAGS.conv_gradients).resolved()
+        conv_gradients=FLAGS.conv_gradients, precision=FLAGS.precision,
+        xla=FLAGS.xla, intra_op_threads=FLAGS.intra_op_threads,
+        inter_op_threads=FLAGS.inter_op_threads).resolved()
 
 
 def main(argv):

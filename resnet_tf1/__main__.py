@@ -8,6 +8,11 @@ Commands:
   summary   per-layer table of a network (output shape, parameters,
             multiply-accumulates per image) counted from the built graph;
             the last line is `params=<N> macs=<M>`.
+  bench     steady-state training images/s of this project's default path
+            and of the plain TF1 path (TF's conv kernels), in one run, with
+            the GEMM peak measured alongside; `--compare keras` adds Keras 3
+            `model.fit` on the same network, `--layers` times every conv's
+            gradients both ways. See resnet_tf1/bench.py.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags below are shared by every command, so a new command (export,
@@ -23,6 +28,7 @@ from absl import app
 from absl import flags
 
 from resnet_tf1 import cli  # first: quiets TensorFlow's start-up logs
+from resnet_tf1 import bench
 from resnet_tf1 import config
 from resnet_tf1 import summary
 
@@ -52,6 +58,25 @@ flags.DEFINE_string('stem', None,
 flags.DEFINE_string('data_format', _MODEL_DEFAULTS['data_format'],
                     'NHWC | NCHW.')
 
+# bench
+flags.DEFINE_integer('batch_size', 100, 'bench: images per training step.')
+flags.DEFINE_integer('eval_batch_size', 500,
+                     'bench: images per evaluation batch.')
+flags.DEFINE_integer('steps', 10, 'bench: timed steps per measurement.')
+flags.DEFINE_integer('warmup', 3, 'bench: untimed steps before timing.')
+flags.DEFINE_string('compare', None, 'bench: keras, to time Keras 3 too.')
+flags.DEFINE_boolean('peer', True,
+                     'bench: also time the plain TF1 path (TF\'s own conv '
+                     'gradients) and print the ratio.')
+flags.DEFINE_boolean('layers', False,
+                     'bench: time each conv\'s gradients instead.')
+flags.DEFINE_string('conv_gradients', 'fast',
+                    'bench: fast | tf, for the project\'s path.')
+flags.DEFINE_string('precision', 'float32', 'bench: float32 | bf16.')
+flags.DEFINE_boolean('xla', False, 'bench: compile with XLA.')
+flags.DEFINE_integer('intra_op_threads', 0, 'bench: 0 = TensorFlow\'s choice.')
+flags.DEFINE_integer('inter_op_threads', 0, 'bench: 0 = TensorFlow\'s choice.')
+
 FLAGS = flags.FLAGS
 
 
@@ -75,9 +100,53 @@ def summary_command():
     print('\n'.join(summary.format_summary(model_summary)))
 
 
+def bench_command():
+    if FLAGS.compare not in (None, 'keras'):
+        raise config.ConfigError('--compare must be keras, got %r' %
+                                 FLAGS.compare)
+    for flag in ('steps', 'batch_size', 'eval_batch_size'):
+        if getattr(FLAGS, flag) < 1:
+            raise config.ConfigError('--%s must be at least 1, got %s' % (
+                flag, getattr(FLAGS, flag)))
+    if FLAGS.warmup < 0:
+        raise config.ConfigError('--warmup must be at least 0, got %s' %
+                                 FLAGS.warmup)
+    train_config = config.TrainConfig(
+        model=model_config_from_flags(), batch_size=FLAGS.batch_size,
+        seed=0, conv_gradients=FLAGS.conv_gradients,
+        precision=FLAGS.precision, xla=FLAGS.xla,
+        intra_op_threads=FLAGS.intra_op_threads,
+        inter_op_threads=FLAGS.inter_op_threads).resolved()
+    if FLAGS.layers:
+        print('\n'.join(bench.format_layers(bench.time_layers(
+            train_config, FLAGS.steps))))
+        return
+    peak = bench.gemm_peak()
+    print('gemm_peak gflop/s=%.1f (numpy float32 4096x4096 matmul)' % peak)
+    project = bench.time_training(train_config, FLAGS.steps, FLAGS.warmup)
+    print(bench.format_timing(project, peak), flush=True)
+    peers = []
+    if FLAGS.peer:
+        peers.append(bench.time_training(
+            dataclasses.replace(train_config, conv_gradients='tf',
+                                precision='float32', xla=False),
+            FLAGS.steps, FLAGS.warmup, label='plain_tf1'))
+    if FLAGS.compare == 'keras':
+        peers.append(bench.time_keras(train_config, FLAGS.steps,
+                                      FLAGS.warmup))
+    for peer in peers:
+        print(bench.format_timing(peer, peak), flush=True)
+        print('speedup project/%s=%.2f' % (peer.label, peer.seconds /
+                                           project.seconds))
+    evaluation = bench.time_evaluation(train_config, FLAGS.eval_batch_size,
+                                       FLAGS.steps)
+    print(bench.format_timing(evaluation, peak))
+
+
 # command name -> the function that runs it once the flags are parsed.
 COMMANDS = {
     'summary': summary_command,
+    'bench': bench_command,
 }
 
 

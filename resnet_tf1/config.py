@@ -13,6 +13,7 @@ import os
 from typing import Optional
 
 from resnet_tf1 import nets
+from resnet_tf1 import precision
 from resnet_tf1 import units
 
 CONFIG_FILENAME = 'train_config.json'
@@ -21,6 +22,7 @@ OPTIMIZERS = ('gradient_descent', 'momentum')
 # 'fast': conv_gradients.py's rewrite of the Conv2D gradients (the default);
 # 'tf': TensorFlow's own kernels, the plain TF1 path.
 CONV_GRADIENTS = ('fast', 'tf')
+PRECISIONS = precision.PRECISIONS
 DATA_FORMATS = ('NHWC', 'NCHW')
 # Every registered ResNet changes shape between stages, which a pure
 # 'identity' shortcut cannot do: that kind is for single units only.
@@ -121,6 +123,13 @@ class TrainConfig:
     train_examples: int = 55000
     # How the step is computed; none of these changes what is trained.
     conv_gradients: str = 'fast'
+    # 'bf16': bfloat16 compute, float32 weights (see precision.py).
+    precision: str = 'float32'
+    xla: bool = False
+    # TensorFlow's thread pools; 0 lets TensorFlow choose (one intra-op
+    # thread per core).
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
 
     def validate(self):
         _require(self.batch_size >= 1,
@@ -154,6 +163,13 @@ class TrainConfig:
         _require(self.conv_gradients in CONV_GRADIENTS,
                  '--conv_gradients must be one of %s, got %r',
                  '|'.join(CONV_GRADIENTS), self.conv_gradients)
+        _require(self.precision in PRECISIONS,
+                 '--precision must be one of %s, got %r',
+                 '|'.join(PRECISIONS), self.precision)
+        for field in ('intra_op_threads', 'inter_op_threads'):
+            _require(getattr(self, field) >= 0,
+                     '--%s must be at least 0, got %s', field,
+                     getattr(self, field))
         _require(self.train_examples >= 1,
                  'train_examples must be at least 1, got %s',
                  self.train_examples)

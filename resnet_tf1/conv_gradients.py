@@ -42,8 +42,8 @@ def use_conv_input_gradient(input_pixels, kernel_pixels, stride):
     stride 1: 28x28 (7x7 stem) 22 -> 44, 14x14 25 -> 12, 7x7 41 -> 13,
     4x4 61 -> 15, 2x2 767 -> 27; stride 2, 3x3: 14x14 7.6 -> 29,
     7x7 41 -> 23, 4x4 324 -> 33; stride 2, 1x1: 14x14 2.2 -> 8.7,
-    7x7 1.7 -> 4.9, 4x4 38 -> 4.9 (tools: `python -m resnet_tf1 bench
-    --layers`)."""
+    7x7 1.7 -> 4.9, 4x4 38 -> 4.9 (`python -m resnet_tf1 bench --layers`
+    prints these timings for any network)."""
     if stride == 1:
         return input_pixels <= 14 * 14
     return input_pixels <= (7 * 7 if kernel_pixels > 1 else 4 * 4)
@@ -65,6 +65,13 @@ def _same_padding(size, kernel, stride):
 
 def _valid_padding(size, kernel, stride):
     return (size - kernel) // stride + 1, 0, 0
+
+
+def paddings(input_size, kernel_size, stride, padding):
+    """((top, bottom), (left, right)) of a 'SAME' or 'VALID' conv."""
+    padding_fn = _same_padding if padding == 'SAME' else _valid_padding
+    return tuple(padding_fn(size, kernel, stride)[1:]
+                 for size, kernel in zip(input_size, kernel_size))
 
 
 def _dilate(tensor, stride, axis):
@@ -174,15 +181,9 @@ def _conv2d_gradient(op, grad):
                 _stock_filter_gradient(op, grad)]
     inputs, kernel = op.inputs
     stride = _attr(op, 'strides')[1]
-    padding_fn = (_same_padding if _attr(op, 'padding') == 'SAME'
-                  else _valid_padding)
-    pads = []
-    for axis in (0, 1):
-        _, before, after = padding_fn(inputs.shape[axis + 1],
-                                      kernel.shape[axis], stride)
-        pads.append((before, after))
-    grad.set_shape(op.outputs[0].shape)
     input_size = (inputs.shape[1], inputs.shape[2])
+    pads = paddings(input_size, kernel.shape[:2], stride, _attr(op, 'padding'))
+    grad.set_shape(op.outputs[0].shape)
     input_pixels = input_size[0] * input_size[1]
     if use_conv_input_gradient(input_pixels,
                                kernel.shape[0] * kernel.shape[1], stride):

@@ -33,6 +33,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 from resnet_tf1 import layers
+from resnet_tf1 import precision
 from resnet_tf1 import resnet
 
 tf1 = tf.compat.v1
@@ -169,7 +170,7 @@ def densenet_arg_scope(is_training=False, norm='batch', weight_decay=1e-4,
     if norm != 'batch':
         raise ValueError('DenseNet is pre-activation (BN-ReLU-conv) and '
                          'always uses batch norm; got norm %r' % norm)
-    regularizer = slim.l2_regularizer(weight_decay)
+    regularizer = precision.l2_regularizer(weight_decay)
     with slim.arg_scope(
             [slim.conv2d],
             weights_initializer=slim.variance_scaling_initializer(),

@@ -14,7 +14,6 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
-from resnet_tf1 import nets
 from resnet_tf1 import training
 
 tf1 = tf.compat.v1
@@ -39,9 +38,10 @@ class Evaluator:
         with self.graph.as_default():
             model = train_config.model
             self.images, self.labels = training.input_placeholders(model)
-            logits, _ = nets.build(
-                model, training.to_data_format(self.images, model.data_format),
-                is_training=False)
+            # The precision training computed in (bf16 runs keep float32
+            # weights, so the same variables restore either way).
+            logits = training.network_logits(train_config, self.images,
+                                             is_training=False)
             self.correct = tf.reduce_sum(tf.cast(
                 tf.equal(tf.argmax(logits, 1), self.labels), tf.int64))
             self.global_step = tf1.train.get_or_create_global_step()
@@ -55,7 +55,8 @@ class Evaluator:
             else:
                 var_list = tf1.global_variables()
             self.saver = tf1.train.Saver(var_list)
-        self.session = tf1.Session(graph=self.graph)
+        self.session = tf1.Session(
+            graph=self.graph, config=training.session_config(train_config))
 
     def close(self):
         self.session.close()

@@ -15,6 +15,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 from resnet_tf1 import layers
+from resnet_tf1 import precision
 from resnet_tf1 import units
 
 tf1 = tf.compat.v1
@@ -147,7 +148,7 @@ def resnet_arg_scope(is_training=False, norm='none', weight_decay=1e-4,
             weights_initializer=(slim.variance_scaling_initializer()
                                  if norm == 'batch'
                                  else slim.xavier_initializer()),
-            weights_regularizer=slim.l2_regularizer(weight_decay),
+            weights_regularizer=precision.l2_regularizer(weight_decay),
             activation_fn=tf.nn.relu):
         with slim.arg_scope([slim.conv2d], normalizer_fn=normalizer_fn,
                             padding='SAME'):

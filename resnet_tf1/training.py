@@ -8,6 +8,7 @@ step depending on thread timing, and two runs with one seed drift apart.
 """
 
 import collections
+import contextlib
 import math
 import os
 import time
@@ -20,6 +21,7 @@ from resnet_tf1 import config as config_lib
 from resnet_tf1 import conv_gradients
 from resnet_tf1 import data
 from resnet_tf1 import nets
+from resnet_tf1 import precision
 
 tf1 = tf.compat.v1
 
@@ -51,6 +53,40 @@ def to_data_format(images, data_format):
     return images
 
 
+@contextlib.contextmanager
+def _xla(enabled):
+    """Ops created inside, and their gradients, are compiled by XLA."""
+    if not enabled:
+        yield
+        return
+    with tf1.xla.experimental.jit_scope():
+        yield
+
+
+def network_logits(train_config, images, is_training, weight_decay=0.0):
+    """float32 logits of the config's network on NHWC float32 `images`,
+    built the way the config says to compute it (data format, precision,
+    conv gradients, XLA); the variables are the same whichever way."""
+    model = train_config.model
+    inputs = tf.cast(to_data_format(images, model.data_format),
+                     precision.compute_dtype(train_config.precision))
+    graph = tf1.get_default_graph()
+    with conv_gradients.fast_gradients(
+            graph, train_config.conv_gradients == 'fast'), \
+            precision.compute_precision(train_config.precision), \
+            _xla(train_config.xla):
+        logits, _ = nets.build(model, inputs, is_training=is_training,
+                               weight_decay=weight_decay)
+    return tf.cast(logits, tf.float32)
+
+
+def session_config(train_config):
+    """The Session's ConfigProto: thread pools as the config says."""
+    return tf1.ConfigProto(
+        intra_op_parallelism_threads=train_config.intra_op_threads,
+        inter_op_parallelism_threads=train_config.inter_op_threads)
+
+
 def make_optimizer(train_config, learning_rate):
     if train_config.optimizer == 'momentum':
         return tf1.train.MomentumOptimizer(learning_rate,
@@ -65,12 +101,8 @@ def build_train_graph(train_config):
         tf1.set_random_seed(train_config.seed)
         model = train_config.model
         images, labels = input_placeholders(model)
-        with conv_gradients.fast_gradients(
-                graph, train_config.conv_gradients == 'fast'):
-            logits, _ = nets.build(model, to_data_format(images,
-                                                         model.data_format),
-                                   is_training=True,
-                                   weight_decay=train_config.weight_decay)
+        logits = network_logits(train_config, images, is_training=True,
+                                weight_decay=train_config.weight_decay)
         global_step = tf1.train.get_or_create_global_step()
         cross_entropy = tf.reduce_mean(
             tf1.nn.sparse_softmax_cross_entropy_with_logits(
@@ -125,7 +157,8 @@ def train(train_config, model_dir, train_split, log=print):
                            train_config.batch_size, train_config.seed)
     train_graph = build_train_graph(train_config)
     losses = []
-    with tf1.Session(graph=train_graph.graph) as session:
+    with tf1.Session(graph=train_graph.graph,
+                     config=session_config(train_config)) as session:
         step = checkpoints.restore_or_initialize(
             session, train_graph.saver, model_dir)
         if step:

@@ -1,0 +1,207 @@
+"""Throughput benchmarks: steady-state training steps and evaluation, set
+against a GEMM peak measured in the same process and against peers.
+
+    python -m resnet_tf1 bench                        # this project vs plain TF1
+    python -m resnet_tf1 bench --compare keras        # ... and Keras 3 model.fit
+    python -m resnet_tf1 bench --layers               # per-conv gradient timings
+
+Every timing excludes warm-up steps (graph optimization, allocation) and
+reports the median with the fastest and slowest step. FLOPs per training
+step are 3 x the forward multiply-accumulates x 2 x the batch (forward,
+input gradient and filter gradient each cost one forward pass), counted
+from the built graph by `summary.py`. Speeds are measured on synthetic
+images: a step's cost does not depend on pixel values.
+"""
+
+import collections
+import statistics
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from resnet_tf1 import conv_gradients
+from resnet_tf1 import nets
+from resnet_tf1 import summary
+from resnet_tf1 import training
+
+tf1 = tf.compat.v1
+
+Timing = collections.namedtuple('Timing', [
+    'label', 'batch_size', 'seconds', 'fastest', 'slowest', 'flops'])
+
+
+def images_per_second(timing):
+    return timing.batch_size / timing.seconds
+
+
+def gflops(timing):
+    return timing.flops / timing.seconds / 1e9
+
+
+def _timing(label, batch_size, step_seconds, flops):
+    return Timing(label, batch_size, statistics.median(step_seconds),
+                  min(step_seconds), max(step_seconds), flops)
+
+
+def gemm_peak(size=4096, repeats=3):
+    """GFLOP/s of NumPy's float32 matrix product (the practical peak of
+    this machine's BLAS), best of `repeats`."""
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    best = float('inf')
+    for _ in range(repeats):
+        started = time.perf_counter()
+        np.matmul(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2 * size ** 3 / best / 1e9
+
+
+def training_flops(model, batch_size):
+    return 3 * 2 * summary.summarize_model(model).macs * batch_size
+
+
+def synthetic_batch(model, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.random((batch_size, model.image_size, model.image_size,
+                         model.channels), dtype=np.float32)
+    labels = rng.integers(0, model.num_classes, batch_size)
+    return images, labels
+
+
+def _run_steps(session, fetches, feed_dict, steps, warmup):
+    for _ in range(warmup):
+        session.run(fetches, feed_dict)
+    seconds = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        session.run(fetches, feed_dict)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def time_training(train_config, steps=10, warmup=3, label='project'):
+    """Steady-state seconds per training step of `train_config`'s train op
+    (the same graph train.py runs), fed one fixed synthetic batch."""
+    train_graph = training.build_train_graph(train_config)
+    images, labels = synthetic_batch(train_config.model,
+                                     train_config.batch_size)
+    with tf1.Session(graph=train_graph.graph,
+                     config=training.session_config(train_config)) as session:
+        session.run(tf1.global_variables_initializer())
+        seconds = _run_steps(
+            session, train_graph.train_op,
+            {train_graph.images: images, train_graph.labels: labels},
+            steps, warmup)
+    return _timing(label, train_config.batch_size, seconds,
+                   training_flops(train_config.model,
+                                  train_config.batch_size))
+
+
+def time_evaluation(train_config, batch_size, steps=10, warmup=2,
+                    label='eval'):
+    """Steady-state seconds per inference batch (the graph eval.py runs)."""
+    model = train_config.model
+    graph = tf.Graph()
+    with graph.as_default():
+        images, _ = training.input_placeholders(model)
+        logits = training.network_logits(train_config, images,
+                                         is_training=False)
+        predictions = tf.argmax(logits, 1)
+        with tf1.Session(config=training.session_config(train_config)) as \
+                session:
+            session.run(tf1.global_variables_initializer())
+            batch, _ = synthetic_batch(model, batch_size)
+            seconds = _run_steps(session, predictions, {images: batch},
+                                 steps, warmup)
+    return _timing(label, batch_size, seconds,
+                   2 * summary.summarize_model(model).macs * batch_size)
+
+
+def time_keras(train_config, steps=10, warmup=3, label='keras'):
+    """Seconds per step of Keras 3 `model.fit` on the same network (see
+    keras_peer.py), with Keras' own defaults for compilation."""
+    from resnet_tf1 import keras_peer  # imports Keras only when asked
+    return _timing(label, train_config.batch_size,
+                   keras_peer.fit_step_seconds(train_config, steps, warmup),
+                   training_flops(train_config.model,
+                                  train_config.batch_size))
+
+
+LayerTiming = collections.namedtuple('LayerTiming', [
+    'name', 'input_shape', 'kernel_shape', 'stride', 'forward',
+    'stock_input_gradient', 'fast_input_gradient',
+    'stock_filter_gradient', 'fast_filter_gradient'])
+
+
+def time_layers(train_config, steps=5, warmup=1):
+    """For each conv of the network: seconds of its forward pass and of TF's
+    and conv_gradients.py's input and filter gradients, at the training
+    batch size. Which one training uses is conv_gradients' choice."""
+    model = train_config.model
+    batch_size = train_config.batch_size
+    graph = tf.Graph()
+    with graph.as_default():
+        images, _ = training.input_placeholders(model)
+        nets.build(model, images, is_training=True)
+        convs = [op for op in graph.get_operations() if op.type == 'Conv2D']
+        shapes = [(op.name, op.inputs[0].shape[1:].as_list(),
+                   op.inputs[1].shape.as_list(), op.get_attr('strides')[1],
+                   op.get_attr('padding').decode(),
+                   op.outputs[0].shape[1:].as_list()) for op in convs]
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, in_shape, kernel_shape, stride, padding, out_shape in shapes:
+        graph = tf.Graph()
+        with graph.as_default():
+            inputs = tf.constant(rng.random([batch_size] + in_shape,
+                                            dtype=np.float32))
+            kernel = tf.constant(rng.random(kernel_shape, dtype=np.float32))
+            grad = tf.constant(rng.random([batch_size] + out_shape,
+                                          dtype=np.float32))
+            strides = [1, stride, stride, 1]
+            pads = conv_gradients.paddings(in_shape[:2], kernel_shape[:2],
+                                           stride, padding)
+            candidates = [
+                tf.nn.conv2d(inputs, kernel, strides, padding),
+                tf1.nn.conv2d_backprop_input([batch_size] + in_shape, kernel,
+                                             grad, strides, padding),
+                conv_gradients.input_gradient(grad, kernel, in_shape[:2],
+                                              stride, pads),
+                tf1.nn.conv2d_backprop_filter(inputs, kernel_shape, grad,
+                                              strides, padding),
+                conv_gradients.filter_gradient(inputs, grad,
+                                               kernel_shape[:2], stride,
+                                               pads),
+            ]
+            # Reduced to a scalar so that fetching does not time a copy.
+            fetches = [tf.reduce_sum(tensor) for tensor in candidates]
+            with tf1.Session(config=training.session_config(train_config)) \
+                    as session:
+                medians = [statistics.median(_run_steps(
+                    session, fetch, None, steps, warmup))
+                    for fetch in fetches]
+        rows.append(LayerTiming(name, in_shape, kernel_shape, stride,
+                                *medians))
+    return rows
+
+
+def format_timing(timing, peak):
+    return ('%-10s batch=%d images/s=%.1f ms/step=%.0f (fastest %.0f, '
+            'slowest %.0f) gflop/s=%.1f peak_fraction=%.2f' % (
+                timing.label, timing.batch_size, images_per_second(timing),
+                timing.seconds * 1e3, timing.fastest * 1e3,
+                timing.slowest * 1e3, gflops(timing), gflops(timing) / peak))
+
+
+def format_layers(rows):
+    lines = ['%-40s %-14s %-14s %2s %8s %8s %8s %8s %8s' % (
+        'conv (ms per batch)', 'input', 'kernel', 's', 'forward',
+        'dx tf', 'dx fast', 'dw tf', 'dw fast')]
+    for row in rows:
+        lines.append('%-40s %-14s %-14s %2d %8.1f %8.1f %8.1f %8.1f %8.1f' % (
+            row.name, 'x'.join(map(str, row.input_shape)),
+            'x'.join(map(str, row.kernel_shape)), row.stride,
+            *(1e3 * value for value in row[4:])))
+    return lines

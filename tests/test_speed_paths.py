@@ -1,0 +1,109 @@
+"""The optional ways of computing a step (bf16, XLA, NCHW) and the bench
+command, on tiny networks: each builds, and trains in agreement with the
+default float32 NHWC path where TF's CPU kernels allow."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from resnet_tf1 import bench
+from resnet_tf1 import config
+from resnet_tf1 import training
+
+from conftest import tiny_train_config
+
+tf1 = tf.compat.v1
+
+
+def quiet(_):
+    pass
+
+
+def losses_of(train_config, mnist, model_dir):
+    result = training.train(train_config, str(model_dir), mnist.train,
+                            log=quiet)
+    return np.array([loss for _, loss in result.losses])
+
+
+def test_bf16_keeps_float32_weights_and_follows_the_float32_curve(
+        mnist, tmp_path):
+    float32 = tiny_train_config(steps=5)
+    bf16 = dataclasses.replace(float32, precision='bf16')
+    graph = training.build_train_graph(bf16)
+    dtypes = {v.dtype.base_dtype for v in graph.graph.get_collection(
+        tf1.GraphKeys.GLOBAL_VARIABLES)}
+    assert dtypes <= {tf.float32, tf.int64}, dtypes
+    conv_dtypes = {op.outputs[0].dtype for op in graph.graph.get_operations()
+                   if op.type == 'Conv2D'}
+    assert conv_dtypes == {tf.bfloat16}
+    reference = losses_of(float32, mnist, tmp_path / 'f32')
+    reduced = losses_of(bf16, mnist, tmp_path / 'bf16')
+    # bfloat16 has 8 bits of mantissa: close, not equal.
+    assert not np.array_equal(reference, reduced)
+    np.testing.assert_allclose(reduced, reference, rtol=0.05)
+
+
+def test_bf16_checkpoint_restores_in_the_evaluator(mnist, tmp_path):
+    from resnet_tf1 import evaluation
+    train_config = tiny_train_config(steps=2, precision='bf16')
+    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    result = evaluation.Evaluator(config.load(str(tmp_path))).evaluate(
+        str(tmp_path / 'model.ckpt-2'), mnist.validation, 1000)
+    assert result.step == 2 and result.examples == 5000
+    assert 0.0 <= result.accuracy <= 1.0
+
+
+def test_xla_compiles_the_network_and_matches_float32(mnist, tmp_path):
+    plain = tiny_train_config(steps=3)
+    compiled = dataclasses.replace(plain, xla=True)
+    graph = training.build_train_graph(compiled).graph
+    assert any(op.get_attr('_XlaCompile') for op in graph.get_operations()
+               if op.type == 'Conv2D' and '_XlaCompile' in op.node_def.attr)
+    np.testing.assert_allclose(losses_of(compiled, mnist, tmp_path / 'x'),
+                               losses_of(plain, mnist, tmp_path / 'p'),
+                               rtol=1e-4)
+
+
+def test_nchw_training_graph_builds_for_the_article_network():
+    # Only built: TF's CPU kernels refuse NCHW Conv2D and MaxPool ("only
+    # supports the NHWC tensor format on the CPU"), so NCHW runs on GPUs.
+    # The option-A ops and batch norm in NCHW are checked in test_layers.
+    train_config = tiny_train_config(data_format='NCHW', norm='batch')
+    graph = training.build_train_graph(train_config).graph
+    formats = {op.get_attr('data_format') for op in graph.get_operations()
+               if op.type in ('Conv2D', 'MaxPool')}
+    assert formats == {b'NCHW'}
+
+
+def test_bench_times_training_and_evaluation():
+    train_config = tiny_train_config(batch_size=4)
+    timing = bench.time_training(train_config, steps=2, warmup=1)
+    assert timing.batch_size == 4 and timing.fastest <= timing.seconds
+    assert timing.seconds <= timing.slowest
+    # 3 passes x 2 FLOPs per MAC x the summary's MACs x the batch.
+    from resnet_tf1 import summary
+    macs = summary.summarize_model(train_config.model).macs
+    assert timing.flops == 3 * 2 * macs * 4
+    evaluation = bench.time_evaluation(train_config, batch_size=6, steps=2)
+    assert evaluation.flops == 2 * macs * 6
+    assert bench.images_per_second(evaluation) > 0
+
+
+def test_bench_layers_covers_every_conv():
+    rows = bench.time_layers(tiny_train_config(batch_size=2), steps=1,
+                             warmup=0)
+    # ResNet-34: the stem and two convs in each of 16 units.
+    assert len(rows) == 33
+    assert rows[-1].input_shape == [2, 2, 32]
+
+
+@pytest.mark.parametrize('field, value, message', [
+    ('precision', 'fp16', '--precision must be one of float32|bf16'),
+    ('conv_gradients', 'winograd', '--conv_gradients must be one of'),
+    ('intra_op_threads', -1, '--intra_op_threads must be at least 0'),
+])
+def test_bad_speed_settings_name_the_flag(field, value, message):
+    with pytest.raises(config.ConfigError, match=message):
+        dataclasses.replace(tiny_train_config(), **{field: value}).resolved()
