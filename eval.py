@@ -55,7 +55,8 @@ def main(argv):
             config.load(FLAGS.model_dir)  # fail now, not after loading data
             split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
             evaluation.watch(FLAGS.model_dir, split, FLAGS.batch_size,
-                             use_ema, timeout=FLAGS.watch_timeout)
+                             use_ema, timeout=FLAGS.watch_timeout,
+                             split_name=FLAGS.split)
             return
         checkpoint, train_config = evaluation.resolve_checkpoint(
             FLAGS.model_dir, FLAGS.checkpoint_path)
@@ -65,6 +66,7 @@ def main(argv):
             result = evaluator.evaluate(checkpoint, split, FLAGS.batch_size)
         finally:
             evaluator.close()
+        evaluation.write_summary(result, FLAGS.split)
         print(evaluation.format_result(result))
 
     cli.run(run)

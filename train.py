@@ -52,6 +52,9 @@ flags.DEFINE_integer('log_every', data_set.LOG_EVERY,
 flags.DEFINE_string('conv_gradients', 'fast',
                     'fast (conv_gradients.py rewrite, CPU-friendly) | tf '
                     "(TensorFlow's own kernels); same numbers either way.")
+flags.DEFINE_string('input_pipeline', 'feed',
+                    'feed (feed_dict per step) | dataset (tf.data over the '
+                    'split staged in memory once); same batches.')
 flags.DEFINE_string('precision', 'float32',
                     'float32 | bf16 (bfloat16 compute, float32 weights).')
 flags.DEFINE_boolean('xla', False, 'Compile the network with XLA.')
@@ -83,6 +86,7 @@ def train_config_from_flags():
         momentum=FLAGS.momentum, save_every=FLAGS.save_every,
         log_every=FLAGS.log_every,
         conv_gradients=FLAGS.conv_gradients, precision=FLAGS.precision,
+        input_pipeline=FLAGS.input_pipeline,
         xla=FLAGS.xla, intra_op_threads=FLAGS.intra_op_threads,
         inter_op_threads=FLAGS.inter_op_threads).resolved()
 

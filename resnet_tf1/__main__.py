@@ -72,6 +72,9 @@ flags.DEFINE_boolean('layers', False,
                      'bench: time each conv\'s gradients instead.')
 flags.DEFINE_string('conv_gradients', 'fast',
                     'bench: fast | tf, for the project\'s path.')
+flags.DEFINE_string('input_pipeline', 'feed',
+                    'bench: feed (feed_dict per step) | dataset (tf.data over the '
+                    'split staged in memory once); same batches.')
 flags.DEFINE_string('precision', 'float32', 'bench: float32 | bf16.')
 flags.DEFINE_boolean('xla', False, 'bench: compile with XLA.')
 flags.DEFINE_integer('intra_op_threads', 0, 'bench: 0 = TensorFlow\'s choice.')
@@ -114,7 +117,8 @@ def bench_command():
     train_config = config.TrainConfig(
         model=model_config_from_flags(), batch_size=FLAGS.batch_size,
         seed=0, conv_gradients=FLAGS.conv_gradients,
-        precision=FLAGS.precision, xla=FLAGS.xla,
+        precision=FLAGS.precision,
+        input_pipeline=FLAGS.input_pipeline, xla=FLAGS.xla,
         intra_op_threads=FLAGS.intra_op_threads,
         inter_op_threads=FLAGS.inter_op_threads).resolved()
     if FLAGS.layers:
@@ -129,7 +133,8 @@ def bench_command():
     if FLAGS.peer:
         peers.append(bench.time_training(
             dataclasses.replace(train_config, conv_gradients='tf',
-                                precision='float32', xla=False),
+                                precision='float32', xla=False,
+                                input_pipeline='feed'),
             FLAGS.steps, FLAGS.warmup, label='plain_tf1'))
     if FLAGS.compare == 'keras':
         peers.append(bench.time_keras(train_config, FLAGS.steps,

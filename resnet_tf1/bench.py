@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import conv_gradients
+from resnet_tf1 import data
 from resnet_tf1 import nets
 from resnet_tf1 import summary
 from resnet_tf1 import training
@@ -83,17 +84,24 @@ def _run_steps(session, fetches, feed_dict, steps, warmup):
 
 def time_training(train_config, steps=10, warmup=3, label='project'):
     """Steady-state seconds per training step of `train_config`'s train op
-    (the same graph train.py runs), fed one fixed synthetic batch."""
+    (the same graph train.py runs, through its input path), on batches of
+    a synthetic training set of ten batches."""
     train_graph = training.build_train_graph(train_config)
     images, labels = synthetic_batch(train_config.model,
-                                     train_config.batch_size)
+                                     10 * train_config.batch_size)
+    batcher = data.Batcher(images, labels, train_config.batch_size, seed=0)
     with tf1.Session(graph=train_graph.graph,
                      config=training.session_config(train_config)) as session:
         session.run(tf1.global_variables_initializer())
-        seconds = _run_steps(
-            session, train_graph.train_op,
-            {train_graph.images: images, train_graph.labels: labels},
-            steps, warmup)
+        train_graph.inputs.start(session, batcher, 0)
+        seconds = []
+        for step in range(warmup + steps):
+            started = time.perf_counter()
+            # The feed path's batch assembly is part of its step.
+            session.run(train_graph.train_op,
+                        train_graph.inputs.feed_dict(step))
+            seconds.append(time.perf_counter() - started)
+        seconds = seconds[warmup:]
     return _timing(label, train_config.batch_size, seconds,
                    training_flops(train_config.model,
                                   train_config.batch_size))

@@ -23,6 +23,9 @@ OPTIMIZERS = ('gradient_descent', 'momentum')
 # 'tf': TensorFlow's own kernels, the plain TF1 path.
 CONV_GRADIENTS = ('fast', 'tf')
 PRECISIONS = precision.PRECISIONS
+# 'feed': a feed_dict per step (the article's); 'dataset': tf.data over the
+# split staged in memory once (training.StagedInputs). Same batches.
+INPUT_PIPELINES = ('feed', 'dataset')
 DATA_FORMATS = ('NHWC', 'NCHW')
 # Every registered ResNet changes shape between stages, which a pure
 # 'identity' shortcut cannot do: that kind is for single units only.
@@ -123,6 +126,7 @@ class TrainConfig:
     train_examples: int = 55000
     # How the step is computed; none of these changes what is trained.
     conv_gradients: str = 'fast'
+    input_pipeline: str = 'feed'
     # 'bf16': bfloat16 compute, float32 weights (see precision.py).
     precision: str = 'float32'
     xla: bool = False
@@ -163,6 +167,9 @@ class TrainConfig:
         _require(self.conv_gradients in CONV_GRADIENTS,
                  '--conv_gradients must be one of %s, got %r',
                  '|'.join(CONV_GRADIENTS), self.conv_gradients)
+        _require(self.input_pipeline in INPUT_PIPELINES,
+                 '--input_pipeline must be one of %s, got %r',
+                 '|'.join(INPUT_PIPELINES), self.input_pipeline)
         _require(self.precision in PRECISIONS,
                  '--precision must be one of %s, got %r',
                  '|'.join(PRECISIONS), self.precision)

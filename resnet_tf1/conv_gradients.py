@@ -185,12 +185,16 @@ def _conv2d_gradient(op, grad):
     pads = paddings(input_size, kernel.shape[:2], stride, _attr(op, 'padding'))
     grad.set_shape(op.outputs[0].shape)
     input_pixels = input_size[0] * input_size[1]
-    if use_conv_input_gradient(input_pixels,
-                               kernel.shape[0] * kernel.shape[1], stride):
+    # TF's bfloat16 gradient kernels run at 3-5 GFLOP/s on every shape here
+    # (no bf16 arithmetic on this CPU: Eigen fallbacks), its bf16 forward
+    # conv and matmul at 80-140: rewrite them all.
+    rewrite_all = inputs.dtype == tf.bfloat16
+    if rewrite_all or use_conv_input_gradient(
+            input_pixels, kernel.shape[0] * kernel.shape[1], stride):
         input_grad = input_gradient(grad, kernel, input_size, stride, pads)
     else:
         input_grad = _stock_input_gradient(op, grad)
-    if use_matmul_filter_gradient(input_pixels, stride):
+    if rewrite_all or use_matmul_filter_gradient(input_pixels, stride):
         kernel_grad = filter_gradient(inputs, grad, kernel.shape[:2], stride,
                                       pads)
     else:

@@ -372,6 +372,11 @@ class Batcher:
 
     def batch(self, step):
         """Returns (images, labels) of batch `step` (0-based global step)."""
+        indices = self.indices(step)
+        return self.images[indices], self.labels[indices]
+
+    def indices(self, step):
+        """Positions in `images` of batch `step`'s examples, an int64 array."""
         start = self._check_step(step) * self.batch_size
         stop = start + self.batch_size
         first_epoch, offset = divmod(start, self.num_examples)
@@ -380,7 +385,7 @@ class Batcher:
             # batch_size <= num_examples, so the rest fits in the next epoch.
             remainder = stop - (first_epoch + 1) * self.num_examples
             indices = np.concatenate([indices, self._permutation(first_epoch + 1)[:remainder]])
-        return self.images[indices], self.labels[indices]
+        return indices.astype(np.int64)
 
     def _check_step(self, step):
         step = operator.index(step)

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
+from resnet_tf1 import summaries
 from resnet_tf1 import training
 
 tf1 = tf.compat.v1
@@ -100,8 +101,18 @@ def resolve_checkpoint(model_dir=None, checkpoint_path=None):
     return checkpoint, config_lib.load(model_dir)
 
 
+def write_summary(result, split_name, checkpoint_dir=None):
+    """Appends `result`'s accuracy at its step to TensorBoard's
+    <checkpoint dir>/eval_<split>[_raw]."""
+    directory = summaries.eval_dir(
+        checkpoint_dir or os.path.dirname(result.checkpoint) or '.',
+        split_name, result.weights == 'ema')
+    with summaries.ScalarWriter(directory) as writer:
+        writer.write(result.step, {'accuracy': result.accuracy})
+
+
 def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
-          report=print):
+          report=print, split_name='test'):
     """The classic TF1 eval loop: evaluates each new checkpoint of
     `model_dir` as training writes it, until one at the run's final step
     (or `timeout` seconds without a new one). Returns the last EvalResult."""
@@ -112,6 +123,7 @@ def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
         for checkpoint in tf1.train.checkpoints_iterator(model_dir,
                                                           timeout=timeout):
             result = evaluator.evaluate(checkpoint, split, batch_size)
+            write_summary(result, split_name, model_dir)
             report(format_result(result))
             # The config is re-read: a resumed run may have raised --steps.
             if result.step >= config_lib.load(model_dir).steps:

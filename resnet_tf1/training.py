@@ -22,11 +22,12 @@ from resnet_tf1 import conv_gradients
 from resnet_tf1 import data
 from resnet_tf1 import nets
 from resnet_tf1 import precision
+from resnet_tf1 import summaries
 
 tf1 = tf.compat.v1
 
 TrainGraph = collections.namedtuple('TrainGraph', [
-    'graph', 'images', 'labels', 'logits', 'cross_entropy', 'loss',
+    'graph', 'inputs', 'images', 'labels', 'logits', 'cross_entropy', 'loss',
     'learning_rate', 'accuracy', 'global_step', 'train_op', 'saver'])
 
 TrainResult = collections.namedtuple('TrainResult', ['step', 'losses'])
@@ -44,6 +45,66 @@ def input_placeholders(model):
         name='images')
     labels = tf1.placeholder(tf.int64, [None], name='labels')
     return images, labels
+
+
+class FeedInputs:
+    """The article's input path: placeholders, fed one batch per step from
+    the Batcher in Python."""
+
+    def __init__(self, model, steps):
+        del steps  # the loop decides how many batches it feeds
+        self.images, self.labels = input_placeholders(model)
+        self._batcher = None
+
+    def start(self, session, batcher, first_step):
+        del session, first_step
+        self._batcher = batcher
+
+    def feed_dict(self, step):
+        images, labels = self._batcher.batch(step)
+        return {self.images: images, self.labels: labels}
+
+
+class StagedInputs:
+    """A tf.data path: the whole split is copied into the graph once (at
+    `start`), and a prefetching pipeline gathers each step's batch from it
+    by the Batcher's indices, so batches are those of the feed path and
+    nothing crosses feed_dict per step."""
+
+    def __init__(self, model, steps):
+        shape = [model.image_size, model.image_size, model.channels]
+        self._first_step = tf1.placeholder(tf.int64, [], name='first_step')
+        self._all_images = tf1.placeholder(tf.float32, [None] + shape,
+                                           name='staged_images')
+        self._all_labels = tf1.placeholder(tf.int64, [None],
+                                           name='staged_labels')
+        self._batcher = None
+
+        def batch_indices(step):
+            return self._batcher.indices(int(step))
+
+        dataset = tf.data.Dataset.range(self._first_step, steps).map(
+            lambda step: tf.numpy_function(batch_indices, [step], tf.int64))
+        dataset = dataset.map(lambda indices: (
+            tf.gather(self._all_images, indices),
+            tf.gather(self._all_labels, indices))).prefetch(1)
+        self._iterator = tf1.data.make_initializable_iterator(dataset)
+        self.images, self.labels = self._iterator.get_next()
+        self.images.set_shape([None] + shape)
+        self.labels.set_shape([None])
+
+    def start(self, session, batcher, first_step):
+        self._batcher = batcher
+        session.run(self._iterator.initializer, {
+            self._first_step: first_step, self._all_images: batcher.images,
+            self._all_labels: batcher.labels})
+
+    def feed_dict(self, step):
+        del step
+        return None
+
+
+INPUT_PIPELINES = {'feed': FeedInputs, 'dataset': StagedInputs}
 
 
 def to_data_format(images, data_format):
@@ -99,8 +160,9 @@ def build_train_graph(train_config):
     graph = tf.Graph()
     with graph.as_default():
         tf1.set_random_seed(train_config.seed)
-        model = train_config.model
-        images, labels = input_placeholders(model)
+        inputs = INPUT_PIPELINES[train_config.input_pipeline](
+            train_config.model, train_config.steps)
+        images, labels = inputs.images, inputs.labels
         logits = network_logits(train_config, images, is_training=True,
                                 weight_decay=train_config.weight_decay)
         global_step = tf1.train.get_or_create_global_step()
@@ -127,7 +189,7 @@ def build_train_graph(train_config):
         with tf.control_dependencies([gradient_step]):
             train_op = ema.apply(tf1.trainable_variables())
         saver = tf1.train.Saver(max_to_keep=5)
-    return TrainGraph(graph, images, labels, logits, cross_entropy, loss,
+    return TrainGraph(graph, inputs, images, labels, logits, cross_entropy, loss,
                       learning_rate, accuracy, global_step, train_op, saver)
 
 
@@ -158,19 +220,20 @@ def train(train_config, model_dir, train_split, log=print):
     train_graph = build_train_graph(train_config)
     losses = []
     with tf1.Session(graph=train_graph.graph,
-                     config=session_config(train_config)) as session:
+                     config=session_config(train_config)) as session, \
+            summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
         step = checkpoints.restore_or_initialize(
             session, train_graph.saver, model_dir)
         if step:
             log('resuming from step %d in %s' % (step, model_dir))
+        train_graph.inputs.start(session, batcher, step)
         started, started_step = time.time(), step
         while step < train_config.steps:
-            batch_images, batch_labels = batcher.batch(step)
-            _, loss, learning_rate = session.run(
+            _, loss, cross_entropy, learning_rate, accuracy = session.run(
                 [train_graph.train_op, train_graph.loss,
-                 train_graph.learning_rate],
-                feed_dict={train_graph.images: batch_images,
-                           train_graph.labels: batch_labels})
+                 train_graph.cross_entropy, train_graph.learning_rate,
+                 train_graph.accuracy],
+                feed_dict=train_graph.inputs.feed_dict(step))
             # Counted here, not fetched: a fetched variable read is not
             # ordered with the train op that increments it.
             step += 1
@@ -188,6 +251,10 @@ def train(train_config, model_dir, train_split, log=print):
                 log('step %d/%d loss %.4f lr %.5f images/s %.1f eta %s' % (
                     step, train_config.steps, loss, learning_rate,
                     images_per_second, _format_duration(seconds_left)))
+                writer.write(step, dict(
+                    loss=loss, cross_entropy=cross_entropy,
+                    learning_rate=learning_rate, batch_accuracy=accuracy,
+                    images_per_second=images_per_second))
             if step % train_config.save_every == 0 or step == train_config.steps:
                 checkpoints.save(session, train_graph.saver, model_dir, step)
     return TrainResult(step, losses)

@@ -27,6 +27,19 @@ def losses_of(train_config, mnist, model_dir):
     return np.array([loss for _, loss in result.losses])
 
 
+def test_dataset_pipeline_trains_on_the_feed_paths_batches(mnist, tmp_path):
+    feed = tiny_train_config(steps=4, save_every=2)
+    staged = dataclasses.replace(feed, input_pipeline='dataset')
+    reference = losses_of(feed, mnist, tmp_path / 'feed')
+    np.testing.assert_array_equal(
+        losses_of(staged, mnist, tmp_path / 'dataset'), reference)
+    # Resuming starts the pipeline at the restored step.
+    interrupted = dataclasses.replace(staged, steps=2)
+    losses_of(interrupted, mnist, tmp_path / 'resumed')
+    np.testing.assert_array_equal(
+        losses_of(staged, mnist, tmp_path / 'resumed'), reference[2:])
+
+
 def test_bf16_keeps_float32_weights_and_follows_the_float32_curve(
         mnist, tmp_path):
     float32 = tiny_train_config(steps=5)

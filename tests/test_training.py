@@ -216,3 +216,21 @@ def test_train_config_json_round_trip():
 def test_out_of_range_settings_name_the_flag(field, value, message):
     with pytest.raises(config.ConfigError, match=message):
         dataclasses.replace(tiny_train_config(), **{field: value}).resolved()
+
+
+def test_training_and_evaluation_write_tensorboard_scalars(mnist, tmp_path):
+    from resnet_tf1 import summaries
+    train_config = tiny_train_config(steps=4, log_every=2)
+    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    scalars = summaries.read_scalars(str(tmp_path))
+    assert set(scalars) == {'loss', 'cross_entropy', 'learning_rate',
+                            'batch_accuracy', 'images_per_second'}
+    assert [step for step, _ in scalars['loss']] == [2, 4]
+    assert scalars['learning_rate'][0][1] == pytest.approx(0.03)
+    checkpoint = checkpoints.latest_checkpoint(str(tmp_path))
+    result = evaluation.Evaluator(train_config).evaluate(
+        checkpoint, mnist.validation, 1000)
+    evaluation.write_summary(result, 'validation')
+    written = summaries.read_scalars(
+        str(tmp_path / 'eval_validation'))['accuracy']
+    assert written == [(4, pytest.approx(result.accuracy))]

@@ -1,0 +1,61 @@
+"""TensorBoard scalars, written as TF1 event files.
+
+Training writes `loss`, `cross_entropy`, `learning_rate`, `batch_accuracy`
+and `images_per_second` into the model directory at every log step;
+evaluation writes `accuracy` (and which weights) per evaluated step into
+`<model_dir>/eval_<split>`, so `tensorboard --logdir <model_dir>` shows both
+runs side by side. Values are computed in Python and written as `Summary`
+protos: no summary ops in the graph, nothing extra in a step.
+"""
+
+import os
+
+import tensorflow as tf
+
+tf1 = tf.compat.v1
+
+
+def eval_dir(model_dir, split_name, use_ema=True):
+    return os.path.join(model_dir, 'eval_%s%s' % (
+        split_name, '' if use_ema else '_raw'))
+
+
+class ScalarWriter:
+    """Appends scalar summaries to an event file in `directory`."""
+
+    def __init__(self, directory, graph=None):
+        # FileWriter refuses to be made in eager mode, which is what the
+        # process is in outside a graph context (evaluation's writer).
+        with (graph or tf.Graph()).as_default():
+            self._writer = tf1.summary.FileWriter(directory, graph=graph)
+
+    def write(self, step, values):
+        """`values` maps tag -> number, all at `step`."""
+        summary = tf1.Summary(value=[
+            tf1.Summary.Value(tag=tag, simple_value=float(value))
+            for tag, value in sorted(values.items())])
+        self._writer.add_summary(summary, step)
+        self._writer.flush()
+
+    def close(self):
+        self._writer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def read_scalars(directory):
+    """tag -> [(step, value)] from every event file in `directory`, in the
+    order written (for tests and tools)."""
+    scalars = {}
+    for name in sorted(os.listdir(directory)):
+        if not name.startswith('events.out.tfevents'):
+            continue
+        for event in tf1.train.summary_iterator(os.path.join(directory, name)):
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append(
+                    (event.step, value.simple_value))
+    return scalars
