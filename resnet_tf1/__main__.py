@@ -13,6 +13,10 @@ Commands:
             the GEMM peak measured alongside; `--compare keras` adds Keras 3
             `model.fit` on the same network, `--layers` times every conv's
             gradients both ways. See resnet_tf1/bench.py.
+  export    --model_dir D --export_dir E [--checkpoint_path P] [--no_ema]:
+            SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
+            from the EMA weights. See resnet_tf1/export.py.
+  predict   --export_dir E IMAGE...: top-3 classes of each image file.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags below are shared by every command, so a new command (export,
@@ -30,6 +34,7 @@ from absl import flags
 from resnet_tf1 import cli  # first: quiets TensorFlow's start-up logs
 from resnet_tf1 import bench
 from resnet_tf1 import config
+from resnet_tf1 import evaluation
 from resnet_tf1 import summary
 
 # One source for the defaults: the ModelConfig field defaults (train.py's
@@ -79,6 +84,15 @@ flags.DEFINE_string('precision', 'float32', 'bench: float32 | bf16.')
 flags.DEFINE_boolean('xla', False, 'bench: compile with XLA.')
 flags.DEFINE_integer('intra_op_threads', 0, 'bench: 0 = TensorFlow\'s choice.')
 flags.DEFINE_integer('inter_op_threads', 0, 'bench: 0 = TensorFlow\'s choice.')
+
+# export, predict
+flags.DEFINE_string('model_dir', None, 'export: the training directory.')
+flags.DEFINE_string('checkpoint_path', None,
+                    'export: a checkpoint prefix; default: the newest.')
+flags.DEFINE_string('export_dir', None,
+                    'export: where version <step>/ goes; predict: an '
+                    'export (its newest version) or one version directory.')
+flags.DEFINE_boolean('no_ema', False, 'export: the raw weights instead.')
 
 FLAGS = flags.FLAGS
 
@@ -148,11 +162,39 @@ def bench_command():
     print(bench.format_timing(evaluation, peak))
 
 
-# command name -> the function that runs it once the flags are parsed.
+def export_command():
+    from resnet_tf1 import export
+    if not FLAGS.export_dir:
+        raise config.ConfigError('--export_dir is required')
+    if not (FLAGS.model_dir or FLAGS.checkpoint_path):
+        raise config.ConfigError('--model_dir or --checkpoint_path is '
+                                 'required')
+    checkpoint, train_config = evaluation.resolve_checkpoint(
+        FLAGS.model_dir, FLAGS.checkpoint_path)
+    print('exported %s' % export.export(checkpoint, train_config,
+                                        FLAGS.export_dir,
+                                        use_ema=not FLAGS.no_ema))
+
+
+def predict_command(paths):
+    from resnet_tf1 import predict
+    if not FLAGS.export_dir:
+        raise config.ConfigError('--export_dir is required')
+    if not paths:
+        raise config.ConfigError('predict: give one or more image files')
+    for prediction in predict.predict(FLAGS.export_dir, paths):
+        print(predict.format_prediction(prediction))
+
+
+# command name -> the function that runs it once the flags are parsed;
+# the commands in TAKES_ARGUMENTS get the remaining arguments.
 COMMANDS = {
     'summary': summary_command,
     'bench': bench_command,
+    'export': export_command,
+    'predict': predict_command,
 }
+TAKES_ARGUMENTS = ('predict',)
 
 
 def main(argv):
@@ -167,6 +209,9 @@ def main(argv):
                 '%s' % ('no command' if len(argv) < 2 else
                         'unknown command %r' % argv[1],
                         ', '.join(sorted(COMMANDS))))
+        if argv[1] in TAKES_ARGUMENTS:
+            COMMANDS[argv[1]](argv[2:])
+            return
         if len(argv) > 2:
             raise config.ConfigError('unexpected arguments: %s' %
                                      ' '.join(argv[2:]))

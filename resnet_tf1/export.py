@@ -1,0 +1,117 @@
+"""Export for serving: a SavedModel (TF Serving's versioned layout) and a
+frozen GraphDef, both from a checkpoint's EMA weights.
+
+    python -m resnet_tf1 export --model_dir MNIST_model --export_dir exported
+
+writes `exported/<step>/saved_model.pb` + `variables/` (the directory layout
+TF Serving polls for new versions) and `exported/<step>/frozen_graph.pb`.
+
+Signatures (inputs are [N, 28, 28, 1] as MNIST; any N):
+  serving_default   `images`: float32 in [0, 1] (what training fed)
+  classify_uint8    `images`: uint8 in [0, 255] (raw IDX or PNG pixels)
+Both return `classes` (int64 [N]) and `probabilities` (float32 [N, 10]).
+In the frozen graph the tensors are `images:0` (float32), `classes:0` and
+`probabilities:0`.
+
+The exported graph is the inference graph `eval.py` builds (is_training
+False, float32), so its classes equal eval.py's on the same checkpoint.
+"""
+
+import dataclasses
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from resnet_tf1 import config as config_lib
+from resnet_tf1 import training
+
+tf1 = tf.compat.v1
+
+FROZEN_GRAPH_NAME = 'frozen_graph.pb'
+
+
+def _serving_graph(train_config):
+    """(graph, float images, uint8 images, classes, probabilities,
+    classes_uint8, probabilities_uint8, global_step)."""
+    # Serving computes in float32 whatever the run trained in.
+    serving_config = dataclasses.replace(
+        train_config, precision='float32', xla=False)
+    model = train_config.model
+    shape = [None, model.image_size, model.image_size, model.channels]
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf1.placeholder(tf.float32, shape, name='images')
+        images_uint8 = tf1.placeholder(tf.uint8, shape, name='images_uint8')
+        # One network for both inputs: the uint8 images are scaled and
+        # batched through the same variables.
+        with tf1.variable_scope(tf1.get_variable_scope(),
+                                reuse=tf1.AUTO_REUSE):
+            logits = training.network_logits(serving_config, images,
+                                             is_training=False)
+            logits_uint8 = training.network_logits(
+                serving_config, tf.cast(images_uint8, tf.float32) / 255.0,
+                is_training=False)
+        outputs = []
+        for suffix, batch_logits in (('', logits), ('_uint8', logits_uint8)):
+            outputs.append(tf.argmax(batch_logits, 1,
+                                     name='classes' + suffix))
+            outputs.append(tf.nn.softmax(batch_logits,
+                                         name='probabilities' + suffix))
+        global_step = tf1.train.get_or_create_global_step()
+    return (graph, images, images_uint8, *outputs, global_step)
+
+
+def export(checkpoint, train_config, export_dir, use_ema=True):
+    """Writes export_dir/<step>/ (SavedModel + frozen graph) from
+    `checkpoint`; returns that directory. An existing version is never
+    overwritten: the export is written beside it and renamed in place."""
+    (graph, images, images_uint8, classes, probabilities, classes_uint8,
+     probabilities_uint8, global_step) = _serving_graph(train_config)
+    with graph.as_default():
+        if use_ema:
+            var_list = tf1.train.ExponentialMovingAverage(
+                train_config.ema_decay).variables_to_restore(
+                    tf1.trainable_variables())
+        else:
+            var_list = tf1.global_variables()
+        saver = tf1.train.Saver(var_list)
+        with tf1.Session(graph=graph) as session:
+            saver.restore(session, checkpoint)
+            step = int(session.run(global_step))
+            version_dir = os.path.join(export_dir, str(step))
+            if os.path.exists(version_dir):
+                raise config_lib.ConfigError(
+                    '--export_dir %s: version %d exists already; remove it '
+                    'or export elsewhere' % (export_dir, step))
+            os.makedirs(export_dir, exist_ok=True)
+            staging = tempfile.mkdtemp(prefix='.%d-' % step, dir=export_dir)
+            try:
+                builder = tf1.saved_model.Builder(
+                    os.path.join(staging, 'model'))
+                signature = tf1.saved_model.predict_signature_def
+                builder.add_meta_graph_and_variables(
+                    session, [tf1.saved_model.tag_constants.SERVING],
+                    signature_def_map={
+                        'serving_default': signature(
+                            {'images': images},
+                            {'classes': classes,
+                             'probabilities': probabilities}),
+                        'classify_uint8': signature(
+                            {'images': images_uint8},
+                            {'classes': classes_uint8,
+                             'probabilities': probabilities_uint8}),
+                    },
+                    strip_default_attrs=True)
+                builder.save()
+                frozen = tf1.graph_util.convert_variables_to_constants(
+                    session, graph.as_graph_def(),
+                    ['classes', 'probabilities'])
+                with open(os.path.join(staging, 'model', FROZEN_GRAPH_NAME),
+                          'wb') as stream:
+                    stream.write(frozen.SerializeToString())
+                os.replace(os.path.join(staging, 'model'), version_dir)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    return version_dir

@@ -1,0 +1,74 @@
+"""Classify image files with an exported SavedModel (export.py).
+
+Any PNG, JPEG, GIF or BMP, of any size, grey or colour, is converted the
+way MNIST's digits look: one grey channel, resized to 28x28 (area
+averaging), scaled to [0, 1], and inverted when the background is light
+(MNIST digits are white on black; a scanned or drawn digit usually is not).
+"""
+
+import collections
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from resnet_tf1 import config as config_lib
+
+Prediction = collections.namedtuple('Prediction', ['path', 'top'])
+
+
+def load_image(path, size=28):
+    """[size, size, 1] float32 in [0, 1], MNIST-like."""
+    try:
+        with open(path, 'rb') as stream:
+            encoded = stream.read()
+    except OSError as error:
+        raise config_lib.ConfigError('%s: cannot read it (%s)' % (
+            path, error.strerror or error)) from None
+    try:
+        image = tf.io.decode_image(encoded, channels=1,
+                                   expand_animations=False)
+    except (tf.errors.InvalidArgumentError, ValueError):
+        raise config_lib.ConfigError(
+            '%s: not a PNG, JPEG, GIF or BMP image' % path) from None
+    image = tf.image.resize(tf.cast(image, tf.float32) / 255.0,
+                            [size, size], method='area').numpy()
+    # The border tells the background: MNIST's is black.
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    if border.mean() > 0.5:
+        image = 1.0 - image
+    return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
+def load_model(export_dir):
+    """The serving_default function of the SavedModel at `export_dir` (a
+    version directory), or of its newest version."""
+    if not os.path.isdir(export_dir):
+        raise config_lib.ConfigError('--export_dir %s: no such directory' %
+                                     export_dir)
+    if not os.path.exists(os.path.join(export_dir, 'saved_model.pb')):
+        versions = [name for name in os.listdir(export_dir)
+                    if name.isdigit() and os.path.exists(
+                        os.path.join(export_dir, name, 'saved_model.pb'))]
+        if not versions:
+            raise config_lib.ConfigError(
+                '--export_dir %s: holds no SavedModel' % export_dir)
+        export_dir = os.path.join(export_dir, max(versions, key=int))
+    return tf.saved_model.load(export_dir).signatures['serving_default']
+
+
+def predict(export_dir, paths, top=3):
+    serving = load_model(export_dir)
+    images = np.stack([load_image(path) for path in paths])
+    probabilities = serving(images=tf.constant(images))['probabilities'].numpy()
+    predictions = []
+    for path, row in zip(paths, probabilities):
+        best = np.argsort(-row, kind='stable')[:top]
+        predictions.append(Prediction(path, [(int(c), float(row[c]))
+                                             for c in best]))
+    return predictions
+
+
+def format_prediction(prediction):
+    return '%s %s' % (prediction.path, ' '.join(
+        '%d:%.4f' % pair for pair in prediction.top))
