@@ -70,6 +70,11 @@ def restore_or_initialize(session, saver, model_dir):
     variable; returns the global step."""
     checkpoint = latest_checkpoint(model_dir)
     if checkpoint:
+        check_variables(checkpoint, {
+            variable.op.name: variable
+            for variable in session.graph.get_collection(
+                tf1.GraphKeys.GLOBAL_VARIABLES)},
+            'the variables of the network being trained')
         saver.restore(session, checkpoint)
     else:
         session.run(tf1.global_variables_initializer())
@@ -79,3 +84,29 @@ def restore_or_initialize(session, saver, model_dir):
 def save(session, saver, model_dir, step):
     return saver.save(session, os.path.join(model_dir, CHECKPOINT_BASENAME),
                       global_step=step)
+
+
+def check_variables(checkpoint, variables, description):
+    """Raises ConfigError unless `checkpoint` holds every entry of
+    `variables` (checkpoint name -> variable) with the same shape.
+
+    tf.train.Saver does not check shapes on restore: a resource variable
+    takes a tensor of another shape and the error, if any, comes later from
+    some op. So a checkpoint is checked against the graph before restoring.
+    """
+    try:
+        saved = dict(tf.train.list_variables(checkpoint))
+    except (tf.errors.OpError, ValueError) as error:
+        raise config_lib.ConfigError('%s: cannot read the checkpoint (%s)' % (
+            checkpoint, str(error).strip().splitlines()[0][:200])) from None
+    for name, variable in sorted(variables.items()):
+        wanted = variable.shape.as_list()
+        if name not in saved:
+            problem = '%s is missing' % name
+        elif saved[name] != wanted:
+            problem = '%s is %s, the graph wants %s' % (name, saved[name],
+                                                        wanted)
+        else:
+            continue
+        raise config_lib.ConfigError('%s: does not hold %s (%s)' % (
+            checkpoint, description, problem))

@@ -28,6 +28,19 @@ def format_result(result):
         result.step, result.accuracy, result.examples, result.weights)
 
 
+def variables_to_restore(train_config, use_ema):
+    """Checkpoint name -> variable of the default graph's inference network:
+    each trainable variable from its EMA shadow
+    ("<name>/ExponentialMovingAverage"; training averaged exactly the
+    trainable variables) when `use_ema`, else from itself; the others
+    (global_step, BN moving statistics) from themselves."""
+    if use_ema:
+        return tf1.train.ExponentialMovingAverage(
+            train_config.ema_decay).variables_to_restore(
+                tf1.trainable_variables())
+    return {variable.op.name: variable for variable in tf1.global_variables()}
+
+
 class Evaluator:
     """The inference graph of one trained model, built once and restored
     from any number of its checkpoints."""
@@ -46,16 +59,8 @@ class Evaluator:
             self.correct = tf.reduce_sum(tf.cast(
                 tf.equal(tf.argmax(logits, 1), self.labels), tf.int64))
             self.global_step = tf1.train.get_or_create_global_step()
-            if use_ema:
-                # Maps each trainable variable's name to its shadow's
-                # ("<name>/ExponentialMovingAverage"), others to themselves.
-                # Training averaged exactly the trainable variables.
-                var_list = tf1.train.ExponentialMovingAverage(
-                    train_config.ema_decay).variables_to_restore(
-                        tf1.trainable_variables())
-            else:
-                var_list = tf1.global_variables()
-            self.saver = tf1.train.Saver(var_list)
+            self.var_list = variables_to_restore(train_config, use_ema)
+            self.saver = tf1.train.Saver(self.var_list)
         self.session = tf1.Session(
             graph=self.graph, config=training.session_config(train_config))
 
@@ -64,6 +69,9 @@ class Evaluator:
 
     def evaluate(self, checkpoint, split, batch_size):
         """Accuracy of `checkpoint` on `split` (a data.Split)."""
+        checkpoints.check_variables(
+            checkpoint, self.var_list, 'the %s that %s describes' % (
+                self.train_config.model.name, config_lib.CONFIG_FILENAME))
         # Saver.restore takes its eager path unless the graph is the default.
         with self.graph.as_default():
             self.saver.restore(self.session, checkpoint)

@@ -24,7 +24,9 @@ import tempfile
 
 import tensorflow as tf
 
+from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
+from resnet_tf1 import evaluation
 from resnet_tf1 import training
 
 tf1 = tf.compat.v1
@@ -70,12 +72,10 @@ def export(checkpoint, train_config, export_dir, use_ema=True):
     (graph, images, images_uint8, classes, probabilities, classes_uint8,
      probabilities_uint8, global_step) = _serving_graph(train_config)
     with graph.as_default():
-        if use_ema:
-            var_list = tf1.train.ExponentialMovingAverage(
-                train_config.ema_decay).variables_to_restore(
-                    tf1.trainable_variables())
-        else:
-            var_list = tf1.global_variables()
+        var_list = evaluation.variables_to_restore(train_config, use_ema)
+        checkpoints.check_variables(
+            checkpoint, var_list, 'the %s that %s describes' % (
+                train_config.model.name, config_lib.CONFIG_FILENAME))
         saver = tf1.train.Saver(var_list)
         with tf1.Session(graph=graph) as session:
             saver.restore(session, checkpoint)

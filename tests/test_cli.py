@@ -111,3 +111,26 @@ def test_eval_bad_inputs(tmp_path, trained_dir):
     assert_one_line_error(run('eval.py', '--model_dir', trained_dir,
                               '--batch_size', 0),
                           '--batch_size must be at least 1')
+    # A config that is not the checkpoint's own: no partial restore.
+    swapped = tmp_path / 'swapped'
+    shutil.copytree(trained_dir, swapped)
+    config_path = swapped / 'train_config.json'
+    config_path.write_text(config_path.read_text().replace(
+        '"base_depth": 4', '"base_depth": 8'))
+    assert_one_line_error(run('eval.py', '--model_dir', swapped,
+                              '--data_dir', MNIST_DIR),
+                          'model.ckpt-3: does not hold the resnet34 that '
+                          'train_config.json describes')
+
+
+def test_checkpoints_open_in_tensorflows_tools(trained_dir):
+    inspected = subprocess.run(
+        [sys.executable, '-m', 'tensorflow.python.tools.inspect_checkpoint',
+         '--file_name=%s' % (trained_dir / 'model.ckpt-3')],
+        capture_output=True, text=True, timeout=600)
+    assert inspected.returncode == 0, inspected.stderr
+    for name in ('global_step', 'resnet34/conv1/weights',
+                 'resnet34/block4/unit_3/conv2/biases',
+                 'resnet34/logits/weights/ExponentialMovingAverage'):
+        assert re.search(r'^%s \(DT_' % re.escape(name), inspected.stdout,
+                         re.M), name
