@@ -91,6 +91,39 @@ def _kill_after(model_dir, log_lines, extra_seconds):
     return process.returncode
 
 
+def test_kill_9_while_saving_keeps_the_previous_checkpoint(tmp_path):
+    model_dir = tmp_path / 'run'
+    # Full width (a 250 MB checkpoint with the EMA shadows), so that a save
+    # lasts long enough to be caught in the act.
+    command = _train_command(model_dir, 10000)
+    command[command.index('--base_depth') + 1] = '64'
+    process = subprocess.Popen(command, cwd=REPO_DIR,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    # The Saver writes model.ckpt-<N>.data-*.tempstate<random> (then the
+    # index the same way) and renames each when complete: kill the process
+    # the moment such a file appears, once one checkpoint is complete.
+    deadline = time.time() + 300
+    caught = None
+    while time.time() < deadline and caught is None:
+        names = os.listdir(model_dir) if model_dir.exists() else []
+        if any(name.endswith('.index') for name in names):
+            caught = next((name for name in names
+                           if '.tempstate' in name), None)
+        time.sleep(0.001)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert caught, 'never saw a save in progress'
+    run = subprocess.run(
+        [sys.executable, 'eval.py', '--model_dir', str(model_dir),
+         '--data_dir', str(MNIST_DIR), '--split', 'validation'],
+        cwd=REPO_DIR, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    step = int(run.stdout.split()[0].split('=')[1])
+    interrupted = int(caught[len('model.ckpt-'):].split('.')[0])
+    assert step == interrupted - 1, (caught, run.stdout)
+
+
 @pytest.mark.parametrize('log_lines, extra_seconds', [
     (2, 0.0), (3, 0.013), (5, 0.029), (8, 0.047)])
 def test_kill_9_leaves_a_checkpoint_eval_restores(tmp_path, log_lines,
