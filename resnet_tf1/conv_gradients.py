@@ -14,8 +14,9 @@ module rewrites them as the ops TF runs fast:
   dilated by the stride and padded, with the kernel flipped in space and
   its in/out channels swapped (the "transposed convolution" written as a
   forward one);
-* filter gradient, for small output maps: im2col of the input (k*k strided
-  slices, concatenated on channels) times the output gradient, one matmul.
+* filter gradient, on 2x2 maps (and for bfloat16): im2col of the input
+  (k*k strided slices, concatenated on channels) times the output
+  gradient, one matmul.
 
 Nothing about the network changes: the graph is the same `slim.conv2d`
 graph, only the ops `tf.gradients` adds differ. `fast_gradients(graph)`
@@ -23,8 +24,11 @@ turns it on for the Conv2D ops created inside it, through the TF1 gradient
 override map. The results equal TF's own gradients up to float32 summation
 order (tests/test_conv_gradients.py).
 
-Where the rewrite is not known to pay (NCHW, dilation, explicit padding,
-shapes unknown when the graph is built), the stock kernels are used.
+Which formulation serves which shape is chosen from measured timings
+(`use_conv_input_gradient`, `use_matmul_filter_gradient`); TF's own kernels
+stay where they are faster (large maps at stride 2) and where the rewrite
+does not apply (NCHW, dilation, explicit padding, unequal strides, shapes
+unknown when the graph is built).
 """
 
 import contextlib
