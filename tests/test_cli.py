@@ -75,6 +75,10 @@ def test_eval_options(trained_dir):
     (['--model', 'resnet35'], ['--model', 'valid models:', 'resnet34']),
     (['--learning_rate', '-1'], ['--learning_rate must be in']),
     (['--norm', 'group'], ['--norm must be one of']),
+    (['--steps', '0'], ['--steps must be at least 1']),
+    (['--learning_rate_decay', '1.5'], ['--learning_rate_decay must be in']),
+    (['--ema_decay', '1'], ['--ema_decay must be in [0, 1)']),
+    (['--precision', 'fp8'], ['--precision must be one of float32|bf16']),
     (['--model_dir', '/dev/null/model'], ['--model_dir /dev/null/model']),
 ])
 def test_train_bad_flags(flags, fragments):
