@@ -6,6 +6,8 @@ Flags default to data_set.py. Re-running with the same --model_dir resumes
 from its newest checkpoint; --steps is the total to reach.
 """
 
+import dataclasses
+
 from absl import app
 from absl import flags
 
@@ -15,6 +17,11 @@ from resnet_tf1 import data
 from resnet_tf1 import training
 
 import data_set
+
+# How a step is computed is not a hyper-parameter of data_set.py: those
+# flags default to the TrainConfig's own field defaults.
+_STEP = {field.name: field.default
+         for field in dataclasses.fields(config.TrainConfig)}
 
 flags.DEFINE_string('model', data_set.MODEL, 'Network name (see nets.py).')
 flags.DEFINE_string('norm', None,
@@ -49,18 +56,18 @@ flags.DEFINE_integer('save_every', data_set.SAVE_EVERY,
                      'Checkpoint every this many steps (and at the end).')
 flags.DEFINE_integer('log_every', data_set.LOG_EVERY,
                      'Log a line every this many steps.')
-flags.DEFINE_string('conv_gradients', 'fast',
+flags.DEFINE_string('conv_gradients', _STEP['conv_gradients'],
                     'fast (conv_gradients.py rewrite, CPU-friendly) | tf '
                     "(TensorFlow's own kernels); same numbers either way.")
-flags.DEFINE_string('input_pipeline', 'feed',
+flags.DEFINE_string('input_pipeline', _STEP['input_pipeline'],
                     'feed (feed_dict per step) | dataset (tf.data over the '
                     'split staged in memory once); same batches.')
-flags.DEFINE_string('precision', 'float32',
+flags.DEFINE_string('precision', _STEP['precision'],
                     'float32 | bf16 (bfloat16 compute, float32 weights).')
-flags.DEFINE_boolean('xla', False, 'Compile the network with XLA.')
-flags.DEFINE_integer('intra_op_threads', 0,
+flags.DEFINE_boolean('xla', _STEP['xla'], 'Compile the network with XLA.')
+flags.DEFINE_integer('intra_op_threads', _STEP['intra_op_threads'],
                      "TensorFlow's intra-op threads; 0: one per core.")
-flags.DEFINE_integer('inter_op_threads', 0,
+flags.DEFINE_integer('inter_op_threads', _STEP['inter_op_threads'],
                      "TensorFlow's inter-op threads; 0: its own choice.")
 flags.DEFINE_string('data_dir', data_set.DATA_DIR,
                     'MNIST .gz files; downloaded there if missing.')

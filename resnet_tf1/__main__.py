@@ -41,6 +41,8 @@ from resnet_tf1 import summary
 # 28x28x1, 10-class MNIST setting).
 _MODEL_DEFAULTS = {field.name: field.default
                    for field in dataclasses.fields(config.ModelConfig)}
+_TRAIN_DEFAULTS = {field.name: field.default
+                   for field in dataclasses.fields(config.TrainConfig)}
 
 flags.DEFINE_string('model', _MODEL_DEFAULTS['name'],
                     'Network name (see resnet_tf1/nets.py).')
@@ -75,15 +77,18 @@ flags.DEFINE_boolean('peer', True,
                      'gradients) and print the ratio.')
 flags.DEFINE_boolean('layers', False,
                      'bench: time each conv\'s gradients instead.')
-flags.DEFINE_string('conv_gradients', 'fast',
-                    'bench: fast | tf, for the project\'s path.')
-flags.DEFINE_string('input_pipeline', 'feed',
-                    'bench: feed (feed_dict per step) | dataset (tf.data over the '
-                    'split staged in memory once); same batches.')
-flags.DEFINE_string('precision', 'float32', 'bench: float32 | bf16.')
-flags.DEFINE_boolean('xla', False, 'bench: compile with XLA.')
-flags.DEFINE_integer('intra_op_threads', 0, 'bench: 0 = TensorFlow\'s choice.')
-flags.DEFINE_integer('inter_op_threads', 0, 'bench: 0 = TensorFlow\'s choice.')
+flags.DEFINE_string('conv_gradients', _TRAIN_DEFAULTS['conv_gradients'],
+                    "bench: fast | tf, for the project's path.")
+flags.DEFINE_string('input_pipeline', _TRAIN_DEFAULTS['input_pipeline'],
+                    'bench: feed | dataset (see train.py --helpfull).')
+flags.DEFINE_string('precision', _TRAIN_DEFAULTS['precision'],
+                    'bench: float32 | bf16.')
+flags.DEFINE_boolean('xla', _TRAIN_DEFAULTS['xla'],
+                     'bench: compile with XLA.')
+flags.DEFINE_integer('intra_op_threads', _TRAIN_DEFAULTS['intra_op_threads'],
+                     "bench: 0 = TensorFlow's choice.")
+flags.DEFINE_integer('inter_op_threads', _TRAIN_DEFAULTS['inter_op_threads'],
+                     "bench: 0 = TensorFlow's choice.")
 
 # export, predict
 flags.DEFINE_string('model_dir', None, 'export: the training directory.')
