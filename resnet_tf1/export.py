@@ -85,8 +85,14 @@ def export(checkpoint, train_config, export_dir, use_ema=True):
                 raise config_lib.ConfigError(
                     '--export_dir %s: version %d exists already; remove it '
                     'or export elsewhere' % (export_dir, step))
-            os.makedirs(export_dir, exist_ok=True)
-            staging = tempfile.mkdtemp(prefix='.%d-' % step, dir=export_dir)
+            try:
+                os.makedirs(export_dir, exist_ok=True)
+                staging = tempfile.mkdtemp(prefix='.%d-' % step,
+                                           dir=export_dir)
+            except OSError as error:
+                raise config_lib.ConfigError(
+                    '--export_dir %s: cannot write there (%s)' % (
+                        export_dir, error.strerror or error)) from None
             try:
                 builder = tf1.saved_model.Builder(
                     os.path.join(staging, 'model'))

@@ -54,12 +54,17 @@ def load_model(export_dir):
             raise config_lib.ConfigError(
                 '--export_dir %s: holds no SavedModel' % export_dir)
         export_dir = os.path.join(export_dir, max(versions, key=int))
-    return tf.saved_model.load(export_dir).signatures['serving_default']
+    try:
+        return tf.saved_model.load(export_dir).signatures['serving_default']
+    except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
+        raise config_lib.ConfigError('%s: not a SavedModel of export (%s)' % (
+            export_dir, ' '.join(str(error).split())[:200])) from None
 
 
 def predict(export_dir, paths, top=3):
-    serving = load_model(export_dir)
+    # The images first: a bad file is found before the model is loaded.
     images = np.stack([load_image(path) for path in paths])
+    serving = load_model(export_dir)
     probabilities = serving(images=tf.constant(images))['probabilities'].numpy()
     predictions = []
     for path, row in zip(paths, probabilities):

@@ -144,3 +144,26 @@ def test_predict_cli_one_line_for_a_non_image(exported, tmp_path):
     assert run.stderr.strip().splitlines()[-1] == (
         'error: %s: not a PNG, JPEG, GIF or BMP image' % not_image)
     assert 'Traceback' not in run.stderr
+
+
+def test_bad_export_and_predict_paths_are_one_clear_error(exported, mnist,
+                                                          tmp_path):
+    model_dir, export_dir, _ = exported
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('not a directory')
+    with pytest.raises(config.ConfigError,
+                       match='--export_dir .*a_file: cannot write there'):
+        export.export(checkpoints.latest_checkpoint(str(model_dir)),
+                      config.load(str(model_dir)), str(a_file))
+    assert a_file.read_text() == 'not a directory'
+    corrupt = tmp_path / 'corrupt' / '1'
+    corrupt.mkdir(parents=True)
+    (corrupt / 'saved_model.pb').write_bytes(b'junk')
+    image = tmp_path / 'digit.png'
+    _write_png(image, np.zeros((28, 28, 1), np.uint8))
+    with pytest.raises(config.ConfigError, match='not a SavedModel'):
+        predict.predict(str(corrupt.parent), [str(image)])
+    with pytest.raises(config.ConfigError, match='holds no SavedModel'):
+        predict.predict(str(tmp_path), [str(image)])
+    with pytest.raises(config.ConfigError, match='cannot read it'):
+        predict.predict(str(export_dir), [str(tmp_path / 'missing.png')])
