@@ -72,6 +72,16 @@ def _train_command(model_dir, steps):
             '--model_dir', str(model_dir)]
 
 
+def _evaluated_step(model_dir):
+    """eval.py on `model_dir` must succeed; returns the step it restored."""
+    run = subprocess.run(
+        [sys.executable, 'eval.py', '--model_dir', str(model_dir),
+         '--data_dir', str(MNIST_DIR), '--split', 'validation'],
+        cwd=REPO_DIR, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return int(run.stdout.split()[0].split('=')[1])
+
+
 def _kill_after(model_dir, log_lines, extra_seconds):
     """Starts train.py, kills it with SIGKILL `extra_seconds` after its
     `log_lines`-th step line: with a checkpoint every step (written just
@@ -114,14 +124,9 @@ def test_kill_9_while_saving_keeps_the_previous_checkpoint(tmp_path):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert caught, 'never saw a save in progress'
-    run = subprocess.run(
-        [sys.executable, 'eval.py', '--model_dir', str(model_dir),
-         '--data_dir', str(MNIST_DIR), '--split', 'validation'],
-        cwd=REPO_DIR, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    step = int(run.stdout.split()[0].split('=')[1])
+    step = _evaluated_step(model_dir)
     interrupted = int(caught[len('model.ckpt-'):].split('.')[0])
-    assert step == interrupted - 1, (caught, run.stdout)
+    assert step == interrupted - 1, caught
 
 
 @pytest.mark.parametrize('log_lines, extra_seconds', [
@@ -130,12 +135,7 @@ def test_kill_9_leaves_a_checkpoint_eval_restores(tmp_path, log_lines,
                                                   extra_seconds):
     model_dir = tmp_path / 'run'
     assert _kill_after(model_dir, log_lines, extra_seconds) == -signal.SIGKILL
-    run = subprocess.run(
-        [sys.executable, 'eval.py', '--model_dir', str(model_dir),
-         '--data_dir', str(MNIST_DIR), '--split', 'validation'],
-        cwd=REPO_DIR, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    step = int(run.stdout.split()[0].split('=')[1])
+    step = _evaluated_step(model_dir)
     # Step k's line is printed before step k's checkpoint is written, so
     # step k - 1's was complete when the kill came.
     assert step >= log_lines - 1
