@@ -171,11 +171,12 @@ def time_layers(train_config, steps=5, warmup=1):
     for name, in_shape, kernel_shape, stride, padding, out_shape in shapes:
         graph = tf.Graph()
         with graph.as_default():
-            inputs = tf.constant(rng.random([batch_size] + in_shape,
-                                            dtype=np.float32))
-            kernel = tf.constant(rng.random(kernel_shape, dtype=np.float32))
-            grad = tf.constant(rng.random([batch_size] + out_shape,
-                                          dtype=np.float32))
+            # Variables, not constants: Grappler would fold a convolution
+            # of constants away and time nothing.
+            inputs, kernel, grad = (
+                tf1.Variable(rng.random(shape, dtype=np.float32))
+                for shape in ([batch_size] + in_shape, kernel_shape,
+                              [batch_size] + out_shape))
             strides = [1, stride, stride, 1]
             pads = conv_gradients.paddings(in_shape[:2], kernel_shape[:2],
                                            stride, padding)
@@ -195,6 +196,7 @@ def time_layers(train_config, steps=5, warmup=1):
             fetches = [tf.reduce_sum(tensor) for tensor in candidates]
             with tf1.Session(config=training.session_config(train_config)) \
                     as session:
+                session.run(tf1.global_variables_initializer())
                 medians = [statistics.median(_run_steps(
                     session, fetch, None, steps, warmup))
                     for fetch in fetches]
