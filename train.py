@@ -69,6 +69,9 @@ flags.DEFINE_integer('intra_op_threads', _STEP['intra_op_threads'],
                      "TensorFlow's intra-op threads; 0: one per core.")
 flags.DEFINE_integer('inter_op_threads', _STEP['inter_op_threads'],
                      "TensorFlow's inter-op threads; 0: its own choice.")
+flags.DEFINE_integer('num_devices', _STEP['num_devices'],
+                     'Towers: the batch is split over this many GPUs (or '
+                     'logical CPU devices without them); see towers.py.')
 flags.DEFINE_string('data_dir', data_set.DATA_DIR,
                     'MNIST .gz files; downloaded there if missing.')
 flags.DEFINE_string('model_dir', data_set.MODEL_DIR,
@@ -95,7 +98,8 @@ def train_config_from_flags():
         conv_gradients=FLAGS.conv_gradients, precision=FLAGS.precision,
         input_pipeline=FLAGS.input_pipeline,
         xla=FLAGS.xla, intra_op_threads=FLAGS.intra_op_threads,
-        inter_op_threads=FLAGS.inter_op_threads).resolved()
+        inter_op_threads=FLAGS.inter_op_threads,
+        num_devices=FLAGS.num_devices).resolved()
 
 
 def main(argv):

@@ -134,6 +134,12 @@ class TrainConfig:
     # thread per core).
     intra_op_threads: int = 0
     inter_op_threads: int = 0
+    # Towers in this process (towers.py); `batch_size` is split among them.
+    num_devices: int = 1
+    # Workers of a synchronous cluster (distributed.py), each taking a batch
+    # of `batch_size` per step: one global step consumes
+    # batch_size * num_workers examples. Set from the cluster, not a flag.
+    num_workers: int = 1
 
     def validate(self):
         _require(self.batch_size >= 1,
@@ -177,6 +183,13 @@ class TrainConfig:
             _require(getattr(self, field) >= 0,
                      '--%s must be at least 0, got %s', field,
                      getattr(self, field))
+        _require(self.num_devices >= 1,
+                 '--num_devices must be at least 1, got %s', self.num_devices)
+        _require(self.batch_size % self.num_devices == 0,
+                 '--batch_size %s does not split evenly over --num_devices %s',
+                 self.batch_size, self.num_devices)
+        _require(self.num_workers >= 1,
+                 'num_workers must be at least 1, got %s', self.num_workers)
         _require(self.train_examples >= 1,
                  'train_examples must be at least 1, got %s',
                  self.train_examples)
@@ -188,8 +201,13 @@ class TrainConfig:
         return filled
 
     @property
+    def global_batch_size(self):
+        """Examples one global step consumes, over every worker."""
+        return self.batch_size * self.num_workers
+
+    @property
     def steps_per_epoch(self):
-        return max(1, self.train_examples // self.batch_size)
+        return max(1, self.train_examples // self.global_batch_size)
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

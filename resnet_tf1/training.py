@@ -23,12 +23,14 @@ from resnet_tf1 import data
 from resnet_tf1 import nets
 from resnet_tf1 import precision
 from resnet_tf1 import summaries
+from resnet_tf1 import towers
 
 tf1 = tf.compat.v1
 
 TrainGraph = collections.namedtuple('TrainGraph', [
     'graph', 'inputs', 'images', 'labels', 'logits', 'cross_entropy', 'loss',
-    'learning_rate', 'accuracy', 'global_step', 'train_op', 'saver'])
+    'learning_rate', 'accuracy', 'global_step', 'train_op', 'saver',
+    'optimizer', 'grads_and_vars'])
 
 TrainResult = collections.namedtuple('TrainResult', ['step', 'losses'])
 
@@ -142,10 +144,12 @@ def network_logits(train_config, images, is_training, weight_decay=0.0):
 
 
 def session_config(train_config):
-    """The Session's ConfigProto: thread pools as the config says."""
+    """The Session's ConfigProto: thread pools as the config says, and the
+    logical CPU devices of towers on a machine without GPUs."""
     return tf1.ConfigProto(
         intra_op_parallelism_threads=train_config.intra_op_threads,
-        inter_op_parallelism_threads=train_config.inter_op_threads)
+        inter_op_parallelism_threads=train_config.inter_op_threads,
+        device_count=towers.session_device_count(train_config.num_devices))
 
 
 def make_optimizer(train_config, learning_rate):
@@ -155,22 +159,41 @@ def make_optimizer(train_config, learning_rate):
     return tf1.train.GradientDescentOptimizer(learning_rate)
 
 
-def build_train_graph(train_config):
-    """Builds the whole training graph in a new tf.Graph."""
+def build_train_graph(train_config, sync_replicas=None):
+    """Builds the whole training graph in a new tf.Graph.
+
+    With `train_config.num_devices` > 1 the network is replicated in towers
+    (towers.py). `sync_replicas` (distributed.py) wraps the optimizer for
+    synchronous training across a cluster's workers: a callable
+    (optimizer, ema) -> tf.compat.v1.train.SyncReplicasOptimizer, which
+    then applies the averaged gradients and the EMA on the chief's behalf.
+    Without it the train op is ordered as the module docstring says.
+    """
     graph = tf.Graph()
     with graph.as_default():
         tf1.set_random_seed(train_config.seed)
         inputs = INPUT_PIPELINES[train_config.input_pipeline](
             train_config.model, train_config.steps)
         images, labels = inputs.images, inputs.labels
-        logits = network_logits(train_config, images, is_training=True,
-                                weight_decay=train_config.weight_decay)
+
+        def build_tower(images, labels):
+            logits = network_logits(train_config, images, is_training=True,
+                                    weight_decay=train_config.weight_decay)
+            cross_entropy = tf.reduce_mean(
+                tf1.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=labels, logits=logits), name='cross_entropy')
+            # With towers the L2 term is in every tower's loss: their mean
+            # is the whole batch's cross-entropy + L2.
+            loss = tf.add(cross_entropy,
+                          tf1.losses.get_regularization_loss(), name='loss')
+            return logits, cross_entropy, loss
+
+        # The networks first: ops made before them would shift the op seeds
+        # their initializers derive from the graph seed.
+        built = towers.build(build_tower, images, labels,
+                             towers.tower_devices(train_config.num_devices))
+        logits, cross_entropy, loss = towers.merged_outputs(built)
         global_step = tf1.train.get_or_create_global_step()
-        cross_entropy = tf.reduce_mean(
-            tf1.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=labels, logits=logits), name='cross_entropy')
-        loss = tf.add(cross_entropy, tf1.losses.get_regularization_loss(),
-                      name='loss')
         learning_rate = tf1.train.exponential_decay(
             train_config.learning_rate, global_step,
             decay_steps=train_config.steps_per_epoch,
@@ -179,18 +202,31 @@ def build_train_graph(train_config):
         accuracy = tf.reduce_mean(tf.cast(
             tf.equal(tf.argmax(logits, 1), labels), tf.float32),
             name='batch_accuracy')
-
         optimizer = make_optimizer(train_config, learning_rate)
-        with tf.control_dependencies(tf1.get_collection(
-                tf1.GraphKeys.UPDATE_OPS)):
-            gradient_step = optimizer.minimize(loss, global_step=global_step)
+        grads_and_vars = towers.gradients(
+            built, lambda loss: optimizer.compute_gradients(
+                loss, colocate_gradients_with_ops=True))
+
         ema = tf1.train.ExponentialMovingAverage(
             train_config.ema_decay, num_updates=global_step)
-        with tf.control_dependencies([gradient_step]):
-            train_op = ema.apply(tf1.trainable_variables())
+        # Batch norm's moving-statistics updates, of tower 0 only (towers.py).
+        bn_updates = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS,
+                                        built[0].scope)
+        if sync_replicas is not None:
+            optimizer = sync_replicas(optimizer, ema)
+            with tf.control_dependencies(bn_updates):
+                train_op = optimizer.apply_gradients(grads_and_vars,
+                                                     global_step=global_step)
+        else:
+            with tf.control_dependencies(bn_updates):
+                gradient_step = optimizer.apply_gradients(
+                    grads_and_vars, global_step=global_step)
+            with tf.control_dependencies([gradient_step]):
+                train_op = ema.apply(tf1.trainable_variables())
         saver = tf1.train.Saver(max_to_keep=5)
-    return TrainGraph(graph, inputs, images, labels, logits, cross_entropy, loss,
-                      learning_rate, accuracy, global_step, train_op, saver)
+    return TrainGraph(graph, inputs, images, labels, logits, cross_entropy,
+                      loss, learning_rate, accuracy, global_step, train_op,
+                      saver, optimizer, grads_and_vars)
 
 
 def _format_duration(seconds):
