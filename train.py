@@ -7,6 +7,7 @@ from its newest checkpoint; --steps is the total to reach.
 """
 
 import dataclasses
+import os
 
 from absl import app
 from absl import flags
@@ -14,6 +15,7 @@ from absl import flags
 from resnet_tf1 import cli
 from resnet_tf1 import config
 from resnet_tf1 import data
+from resnet_tf1 import distributed
 from resnet_tf1 import training
 
 import data_set
@@ -72,6 +74,16 @@ flags.DEFINE_integer('inter_op_threads', _STEP['inter_op_threads'],
 flags.DEFINE_integer('num_devices', _STEP['num_devices'],
                      'Towers: the batch is split over this many GPUs (or '
                      'logical CPU devices without them); see towers.py.')
+flags.DEFINE_string('cluster', None,
+                    'Distributed training: JSON {"ps": ["host:port", ...], '
+                    '"worker": [...]} (default: the TF_CONFIG variable; '
+                    'neither: one process). See distributed.py.')
+flags.DEFINE_string('job_name', None, 'With --cluster: ps | worker.')
+flags.DEFINE_integer('task_index', None,
+                     'With --cluster: index in the job; worker 0 is the chief.')
+flags.DEFINE_float('step_timeout', 60.0,
+                   'Cluster workers: seconds to wait for a global step before '
+                   'computing another gradient (see distributed.py).')
 flags.DEFINE_string('data_dir', data_set.DATA_DIR,
                     'MNIST .gz files; downloaded there if missing.')
 flags.DEFINE_string('model_dir', data_set.MODEL_DIR,
@@ -102,15 +114,35 @@ def train_config_from_flags():
         num_devices=FLAGS.num_devices).resolved()
 
 
+def _check_step_timeout():
+    if not FLAGS.step_timeout > 0:
+        raise config.ConfigError('--step_timeout must be positive, got %s' %
+                                 FLAGS.step_timeout)
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError('unexpected arguments: %s' % ' '.join(argv[1:]))
 
+    def log(line):
+        print(line, flush=True)
+
     def run():
         train_config = train_config_from_flags()
+        task = distributed.cluster_task(FLAGS.cluster, FLAGS.job_name,
+                                        FLAGS.task_index, os.environ)
+        if task and task.job_name == 'ps':
+            distributed.run_parameter_server(task, train_config, log=log)
+            return
+        _check_step_timeout()
         mnist = data.load_mnist(FLAGS.data_dir)
-        result = training.train(train_config, FLAGS.model_dir, mnist.train,
-                                log=lambda line: print(line, flush=True))
+        if task:
+            result = distributed.train_worker(
+                train_config, FLAGS.model_dir, mnist.train, task,
+                step_timeout=FLAGS.step_timeout, log=log)
+        else:
+            result = training.train(train_config, FLAGS.model_dir,
+                                    mnist.train, log=log)
         print('trained to step %d; checkpoints in %s' %
               (result.step, FLAGS.model_dir))
 

@@ -20,6 +20,10 @@ from resnet_tf1 import config as config_lib  # noqa: E402
 from resnet_tf1 import data  # noqa: E402
 from resnet_tf1 import training  # noqa: E402
 
+# TensorFlow's Python logger: deprecation notices of the TF1 APIs this
+# project uses on purpose, and MonitoredSession's progress chatter.
+training.tf.get_logger().setLevel('ERROR')
+
 # Errors that are the user's input, not the program's bugs: one line each.
 USER_ERRORS = (config_lib.ConfigError, data.DataError,
                training.TrainingError)

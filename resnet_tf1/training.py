@@ -159,7 +159,7 @@ def make_optimizer(train_config, learning_rate):
     return tf1.train.GradientDescentOptimizer(learning_rate)
 
 
-def build_train_graph(train_config, sync_replicas=None):
+def build_train_graph(train_config, sync_replicas=None, device_function=None):
     """Builds the whole training graph in a new tf.Graph.
 
     With `train_config.num_devices` > 1 the network is replicated in towers
@@ -168,9 +168,10 @@ def build_train_graph(train_config, sync_replicas=None):
     (optimizer, ema) -> tf.compat.v1.train.SyncReplicasOptimizer, which
     then applies the averaged gradients and the EMA on the chief's behalf.
     Without it the train op is ordered as the module docstring says.
+    `device_function` places every op (a cluster's replica_device_setter).
     """
     graph = tf.Graph()
-    with graph.as_default():
+    with graph.as_default(), tf1.device(device_function):
         tf1.set_random_seed(train_config.seed)
         inputs = INPUT_PIPELINES[train_config.input_pipeline](
             train_config.model, train_config.steps)

@@ -1,0 +1,386 @@
+"""Synchronous training across processes with TensorFlow's own distributed
+runtime: parameter servers hold the variables, workers compute gradients.
+
+The TF1 recipe, unchanged in today's TensorFlow under `tf.compat.v1`:
+
+* each process runs a `tf.distribute.Server` for its task of the cluster
+  (TF_CONFIG, or train.py's --cluster/--job_name/--task_index);
+* a worker builds the ordinary train graph (training.build_train_graph,
+  towers included) under `replica_device_setter`: variables on the
+  parameter servers (round-robin), compute on the worker;
+* `SyncReplicasOptimizer` makes every global step the average of one
+  gradient per worker; the chief (worker 0) runs its queue runner, which
+  applies the averaged gradient and then the weights' EMA
+  (`variable_averages`), and writes checkpoints and TensorBoard scalars.
+
+Each worker takes `--batch_size` examples per step from its own shard of the
+training split (example i goes to worker i mod W), so one global step
+consumes batch_size * W examples and an epoch is W times fewer steps
+(`TrainConfig.global_batch_size`; the learning rate is not rescaled: pass a
+larger --learning_rate for a larger effective batch if wanted).
+
+Two things TF1's recipe leaves to its users are done here:
+
+* Ending. A worker leaves when the global step reaches --steps, but a
+  worker that has already pushed a gradient for a round the others will
+  never join waits for its token forever (the well-known hang at the end of
+  SyncReplicasOptimizer training). Every step therefore runs with a deadline
+  (`step_timeout`): on expiry the worker reads the global step and either
+  leaves or computes another gradient. The same rule keeps a worker going
+  while a peer is down: its extra gradient fills the peer's place in the
+  round, so training goes on (slowly) until the peer comes back.
+* Parameter servers that exit. Each worker, after its last step (the chief
+  after its last checkpoint), enqueues a token on a queue of every parameter
+  server; a parameter server returns once it holds one from every worker.
+
+A killed worker restarted with the same command rejoins: its session
+waits for the chief's variables, the sync hook sets its local step to the
+global one, and it goes on with fresh batches. A killed chief restarted
+restores the newest checkpoint (the chief's session creator does), as in
+one process.
+"""
+
+import collections
+import dataclasses
+import json
+import math
+import threading
+import time
+
+import tensorflow as tf
+
+from resnet_tf1 import checkpoints
+from resnet_tf1 import config as config_lib
+from resnet_tf1 import data
+from resnet_tf1 import summaries
+from resnet_tf1 import training
+
+tf1 = tf.compat.v1
+
+JOBS = ('ps', 'worker')
+TF_CONFIG = 'TF_CONFIG'
+
+ClusterTask = collections.namedtuple('ClusterTask', ['cluster', 'job_name',
+                                                     'task_index'])
+
+
+def _cluster_error(source, message, *args):
+    return config_lib.ConfigError('%s: %s' % (source, message % args))
+
+
+def _check_cluster(cluster, job_name, task_index, source):
+    if not isinstance(cluster, dict) or set(cluster) != set(JOBS):
+        raise _cluster_error(source, 'the cluster must list exactly the jobs '
+                             '"ps" and "worker", got %s',
+                             sorted(cluster) if isinstance(cluster, dict)
+                             else type(cluster).__name__)
+    for job in JOBS:
+        addresses = cluster[job]
+        if (not isinstance(addresses, list) or not addresses or
+                not all(isinstance(address, str) and ':' in address
+                        for address in addresses)):
+            raise _cluster_error(source, 'job "%s" must be a non-empty list '
+                                 'of "host:port", got %r', job, addresses)
+    if job_name not in JOBS:
+        raise _cluster_error(source, 'the task type must be "ps" or "worker" '
+                             '(worker 0 is the chief), got %r', job_name)
+    if (not isinstance(task_index, int) or
+            not 0 <= task_index < len(cluster[job_name])):
+        raise _cluster_error(source, 'task index %r is not in job "%s" (%d '
+                             'tasks)', task_index, job_name,
+                             len(cluster[job_name]))
+    return ClusterTask(cluster, job_name, task_index)
+
+
+def cluster_task(cluster_json=None, job_name=None, task_index=None,
+                 environ=None):
+    """This process's task, or None for single-process training.
+
+    From train.py's flags when --cluster is given (a JSON object, the
+    "cluster" part of TF_CONFIG), else from the TF_CONFIG variable of
+    `environ` ({"cluster": {...}, "task": {"type": ..., "index": ...}}).
+    """
+    if cluster_json:
+        try:
+            cluster = json.loads(cluster_json)
+        except ValueError as error:
+            raise _cluster_error('--cluster', 'not JSON (%s)', error) from None
+        return _check_cluster(cluster, job_name,
+                              0 if task_index is None else task_index,
+                              '--cluster')
+    if job_name or task_index is not None:
+        raise config_lib.ConfigError(
+            '--job_name/--task_index need --cluster (or TF_CONFIG)')
+    text = (environ or {}).get(TF_CONFIG)
+    if not text:
+        return None
+    try:
+        spec = json.loads(text)
+        task = spec.get('task', {})
+        return _check_cluster(spec['cluster'], task.get('type'),
+                              task.get('index', 0), TF_CONFIG)
+    except (ValueError, KeyError, AttributeError, TypeError) as error:
+        if isinstance(error, config_lib.ConfigError):
+            raise
+        raise _cluster_error(TF_CONFIG, 'not a cluster description (%s)',
+                             error) from None
+
+
+class _SyncReplicasHook(tf1.train.SessionRunHook):
+    """SyncReplicasOptimizer's session setup, as its own
+    `make_session_run_hook` does it, except for the chief's update loop.
+
+    The chief loops on the op that waits for a round of gradients, applies
+    them and hands out the next tokens. TF's hook runs it in a QueueRunner
+    that, blocked in that wait when training ends, prints a CancelledError
+    traceback on every clean exit; here it is a thread that knows it is
+    being stopped. Starting with no spare tokens (`num_tokens=0`) keeps the
+    workers in lockstep: no worker starts a second gradient of a round
+    before every worker has given its first (the default lets the chief run
+    two rounds alone while a slower worker starts up).
+    """
+
+    def __init__(self, sync_optimizer, is_chief):
+        self._sync_optimizer = sync_optimizer
+        self._is_chief = is_chief
+        self._stopping = threading.Event()
+        self._thread = None
+
+    def begin(self):
+        optimizer = self._sync_optimizer
+        if self._is_chief:
+            self._local_init_op = optimizer.chief_init_op
+            self._init_tokens_op = optimizer.get_init_tokens_op(num_tokens=0)
+            self._update_op = optimizer.get_chief_queue_runner().enqueue_ops[0]
+        else:
+            self._local_init_op = optimizer.local_step_init_op
+
+    def after_create_session(self, session, coord):
+        uninitialized = session.run(
+            self._sync_optimizer.ready_for_local_init_op)
+        if len(uninitialized):
+            raise RuntimeError('cannot start synchronous training: %s not '
+                               'initialized' % uninitialized[0].decode())
+        session.run(self._local_init_op)
+        if not self._is_chief:
+            return
+        session.run(self._init_tokens_op)
+        self._thread = threading.Thread(
+            target=self._apply_rounds, args=(session, coord),
+            name='apply_gradient_rounds', daemon=True)
+        self._thread.start()
+
+    def _apply_rounds(self, session, coord):
+        try:
+            while not self._stopping.is_set():
+                session.run(self._update_op)
+        except tf.errors.OpError as error:
+            if not self._stopping.is_set():
+                coord.request_stop(error)
+
+    def end(self, session):
+        del session
+        self._stopping.set()
+
+
+class _WorkerSessionCreator(tf1.train.SessionCreator):
+    """A non-chief worker's session: waits until the chief has initialized
+    or restored the variables, checking every second (TF's
+    WorkerSessionCreator checks every 30 s, which makes every worker start
+    up to 30 s late)."""
+
+    def __init__(self, scaffold, master, config, max_wait_secs=30 * 60):
+        self._scaffold = scaffold
+        self._master = master
+        self._config = config
+        self._max_wait_secs = max_wait_secs
+
+    def create_session(self):
+        self._scaffold.finalize()
+        manager = tf1.train.SessionManager(
+            local_init_op=self._scaffold.local_init_op,
+            local_init_feed_dict=self._scaffold.local_init_feed_dict,
+            ready_op=self._scaffold.ready_op,
+            ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
+            graph=tf1.get_default_graph(), recovery_wait_secs=1)
+        return manager.wait_for_session(self._master, config=self._config,
+                                        max_wait_secs=self._max_wait_secs)
+
+
+def num_workers(task):
+    return len(task.cluster['worker'])
+
+
+def start_server(task, session_config):
+    """This task's gRPC server (the call that binds its port)."""
+    try:
+        return tf.distribute.Server(
+            tf.train.ClusterSpec(task.cluster), job_name=task.job_name,
+            task_index=task.task_index, config=session_config)
+    except (tf.errors.OpError, RuntimeError) as error:
+        raise config_lib.ConfigError('cannot serve %s task %d at %s (%s; is '
+                                     'the port in use?)' % (
+            task.job_name, task.task_index,
+            task.cluster[task.job_name][task.task_index],
+            str(error).strip().splitlines()[0][:200])) from None
+
+
+def _done_queues(task):
+    """One queue per parameter server, shared by name, on which every worker
+    leaves a token when it is done."""
+    queues = []
+    for index in range(len(task.cluster['ps'])):
+        with tf1.device('/job:ps/task:%d' % index):
+            queues.append(tf1.FIFOQueue(num_workers(task), tf.int32, shapes=[],
+                                        shared_name='done_queue_%d' % index,
+                                        name='done_queue_%d' % index))
+    return queues
+
+
+def run_parameter_server(task, train_config, log=print):
+    """Serves variables until every worker has said it is done."""
+    server = start_server(task, training.session_config(train_config))
+    graph = tf.Graph()
+    with graph.as_default():
+        queue = _done_queues(task)[task.task_index]
+        dequeue = queue.dequeue()
+    log('parameter server %d serving at %s' % (
+        task.task_index, task.cluster['ps'][task.task_index]))
+    with tf1.Session(server.target, graph=graph) as session:
+        for _ in range(num_workers(task)):
+            worker = session.run(dequeue)
+            log('parameter server %d: worker %d is done' % (task.task_index,
+                                                           worker))
+
+
+def _session_config(train_config, task):
+    session_config = training.session_config(train_config)
+    # A worker talks to the parameter servers and itself only: a peer that
+    # is down does not stop it from making sessions.
+    session_config.device_filters[:] = [
+        '/job:ps', '/job:worker/task:%d' % task.task_index]
+    return session_config
+
+
+def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
+                 log=print):
+    """Trains as worker `task.task_index` until the global step reaches
+    `train_config.steps`. Worker 0, the chief, initializes or restores the
+    variables and writes checkpoints and summaries to `model_dir`.
+
+    Returns training.TrainResult(final global step, [(global step, loss)] of
+    this worker's steps).
+    """
+    is_chief = task.task_index == 0
+    workers = num_workers(task)
+    train_config = dataclasses.replace(train_config, num_workers=workers)
+    if is_chief:
+        train_config = checkpoints.prepare_model_dir(model_dir, train_config)
+    elif train_config.seed is None:
+        # Only the data order depends on it (the chief initializes).
+        train_config = dataclasses.replace(train_config, seed=0)
+    shard = data.Split(train_split.images[task.task_index::workers],
+                       train_split.labels[task.task_index::workers])
+    batcher = data.Batcher(shard.images, shard.labels,
+                           train_config.batch_size, train_config.seed)
+    session_config = _session_config(train_config, task)
+    server = start_server(task, session_config)
+
+    def sync_replicas(optimizer, ema):
+        return tf1.train.SyncReplicasOptimizer(
+            optimizer, replicas_to_aggregate=workers,
+            total_num_replicas=workers, variable_averages=ema,
+            variables_to_average=tf1.trainable_variables())
+
+    device_function = tf1.train.replica_device_setter(
+        cluster=tf.train.ClusterSpec(task.cluster),
+        worker_device='/job:worker/task:%d' % task.task_index)
+    train_graph = training.build_train_graph(
+        train_config, sync_replicas=sync_replicas,
+        device_function=device_function)
+    with train_graph.graph.as_default():
+        done = [queue.enqueue(task.task_index)
+                for queue in _done_queues(task)]
+    scaffold = tf1.train.Scaffold(saver=train_graph.saver)
+    if is_chief:
+        checkpoint = checkpoints.latest_checkpoint(model_dir)
+        if checkpoint:
+            checkpoints.check_variables(checkpoint, {
+                variable.op.name: variable for variable in
+                train_graph.graph.get_collection('variables')},
+                'the variables of the network being trained')
+        creator = tf1.train.ChiefSessionCreator(
+            scaffold, master=server.target, config=session_config,
+            checkpoint_dir=model_dir)
+    else:
+        creator = _WorkerSessionCreator(scaffold, server.target,
+                                        session_config)
+
+    def save(step_context):
+        # The raw session: a save is not a training step, hooks stay out.
+        checkpoints.save(step_context.session, train_graph.saver, model_dir,
+                         step)
+
+    name = 'worker %d' % task.task_index
+    run_options = tf1.RunOptions(timeout_in_ms=int(step_timeout * 1000))
+    losses = []
+    writer = (summaries.ScalarWriter(model_dir, train_graph.graph)
+              if is_chief else None)
+    # MonitoredSession builds its hooks' ops in the default graph.
+    with train_graph.graph.as_default(), tf1.train.MonitoredSession(
+            session_creator=creator, hooks=[
+                _SyncReplicasHook(train_graph.optimizer, is_chief)]) as session:
+        step = int(session.run(train_graph.global_step))
+        log('%s: starting at step %d' % (name, step))
+        train_graph.inputs.start(session, batcher, step)
+        batch_index, saved_step = step, step
+        started, started_step = time.time(), step
+        while step < train_config.steps:
+            try:
+                _, loss, cross_entropy, learning_rate, accuracy = session.run(
+                    [train_graph.train_op, train_graph.loss,
+                     train_graph.cross_entropy, train_graph.learning_rate,
+                     train_graph.accuracy],
+                    feed_dict=train_graph.inputs.feed_dict(batch_index),
+                    options=run_options)
+            except tf.errors.DeadlineExceededError:
+                loss = None
+                log('%s: no global step within %gs (a peer is late or '
+                    'gone); computing another gradient' % (name, step_timeout))
+            batch_index += 1
+            step = int(session.run(train_graph.global_step))
+            if loss is None:
+                continue
+            if not math.isfinite(loss):
+                raise training.TrainingError(
+                    'loss is %s at step %d on %s; stopping, the last '
+                    'checkpoint in %s is kept' % (loss, step, name, model_dir))
+            losses.append((step, float(loss)))
+            if step // train_config.log_every > (step - 1) // \
+                    train_config.log_every or step >= train_config.steps:
+                images_per_second = ((step - started_step) *
+                                     train_config.global_batch_size /
+                                     (time.time() - started))
+                log('%s: step %d/%d loss %.4f lr %.5f images/s %.1f' % (
+                    name, step, train_config.steps, loss, learning_rate,
+                    images_per_second))
+                if writer:
+                    writer.write(step, dict(
+                        loss=loss, cross_entropy=cross_entropy,
+                        learning_rate=learning_rate, batch_accuracy=accuracy,
+                        images_per_second=images_per_second))
+            if is_chief and (step // train_config.save_every >
+                             saved_step // train_config.save_every or
+                             step >= train_config.steps):
+                session.run_step_fn(save)
+                saved_step = step
+    if writer:
+        writer.close()
+    # The parameter servers may exit once every worker is here: after the
+    # chief's last checkpoint, outside the monitored session (whose queue
+    # runners still talk to them until it closes).
+    with tf1.Session(server.target, graph=train_graph.graph,
+                     config=session_config) as session:
+        session.run(done)
+    log('%s: done at step %d' % (name, step))
+    return training.TrainResult(step, losses)

@@ -1,0 +1,202 @@
+"""TensorFlow's distributed runtime: a cluster description from flags or
+TF_CONFIG, and a parameter server with two synchronous workers as local
+processes, one of them killed and restarted."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from resnet_tf1 import config
+from resnet_tf1 import distributed
+
+from conftest import MNIST_DIR
+from conftest import REPO_DIR
+from test_cli import RESULT_LINE
+from test_cli import assert_one_line_error
+from test_cli import run
+
+CLUSTER = {'ps': ['127.0.0.1:2222'],
+           'worker': ['127.0.0.1:2223', '127.0.0.1:2224']}
+
+
+def test_cluster_from_flags_and_from_tf_config():
+    assert distributed.cluster_task(environ={}) is None
+    from_flags = distributed.cluster_task(json.dumps(CLUSTER), 'worker', 1)
+    assert from_flags == distributed.ClusterTask(CLUSTER, 'worker', 1)
+    tf_config = json.dumps({'cluster': CLUSTER,
+                            'task': {'type': 'ps', 'index': 0}})
+    from_env = distributed.cluster_task(environ={'TF_CONFIG': tf_config})
+    assert from_env == distributed.ClusterTask(CLUSTER, 'ps', 0)
+    # Flags win over the environment.
+    assert distributed.cluster_task(
+        json.dumps(CLUSTER), 'worker', 0,
+        environ={'TF_CONFIG': tf_config}).job_name == 'worker'
+
+
+@pytest.mark.parametrize('arguments, environ, message', [
+    (('{"ps": ', 'worker', 0), {}, '--cluster: not JSON'),
+    (('{"worker": ["a:1"]}', 'worker', 0), {},
+     '--cluster: the cluster must list exactly the jobs "ps" and "worker"'),
+    (('{"ps": [], "worker": ["a:1"]}', 'worker', 0), {},
+     'job "ps" must be a non-empty list of "host:port"'),
+    ((json.dumps(CLUSTER), 'chief', 0), {},
+     'the task type must be "ps" or "worker" (worker 0 is the chief)'),
+    ((json.dumps(CLUSTER), 'worker', 2), {},
+     'task index 2 is not in job "worker" (2 tasks)'),
+    ((None, 'worker', 1), {}, '--job_name/--task_index need --cluster'),
+    ((), {'TF_CONFIG': '{"task": {}}'}, 'TF_CONFIG: not a cluster'),
+    ((), {'TF_CONFIG': json.dumps({'cluster': CLUSTER, 'task': {
+        'type': 'evaluator', 'index': 0}})}, 'TF_CONFIG: the task type'),
+])
+def test_bad_cluster_descriptions_are_one_line_errors(arguments, environ,
+                                                      message):
+    with pytest.raises(config.ConfigError) as error:
+        distributed.cluster_task(*arguments, environ=environ)
+    assert message in str(error.value)
+    assert '\n' not in str(error.value)
+
+
+def test_train_py_reports_a_bad_cluster_flag():
+    assert_one_line_error(
+        run('train.py', '--cluster', '{"ps": ["a:1"]}', '--job_name',
+            'worker'), '--cluster: the cluster must list exactly')
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(('127.0.0.1', 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+class Task:
+    """One train.py process of the cluster, its output in a log file."""
+
+    def __init__(self, name, arguments, log_path, environ=None):
+        self.name = name
+        self.log_path = log_path
+        self._arguments = arguments
+        self._environ = environ
+        self.process = None
+        self._start_offset = 0
+
+    def start(self):
+        """Starts the process; a restart appends to the same log."""
+        log = open(self.log_path, 'a')
+        self._start_offset = log.tell()
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO_DIR / 'train.py')] + self._arguments,
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
+            env={**os.environ, **(self._environ or {})})
+        log.close()
+
+    def log(self):
+        with open(self.log_path) as stream:
+            return stream.read()
+
+    def wait_for(self, pattern, timeout=300):
+        """The first match of `pattern` in the output of the latest start,
+        once it appears."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            match = re.search(pattern, self.log()[self._start_offset:],
+                              re.MULTILINE)
+            if match:
+                return match
+            assert self.process.poll() is None, '%s exited:\n%s' % (
+                self.name, self.log()[-3000:])
+            time.sleep(0.2)
+        raise AssertionError('%s: no %r within %ss:\n%s' % (
+            self.name, pattern, timeout, self.log()[-3000:]))
+
+    def finish(self, timeout=300):
+        assert self.process.wait(timeout=timeout) == 0, '%s failed:\n%s' % (
+            self.name, self.log()[-3000:])
+
+
+def logged_steps(log, worker):
+    """[(global step, loss)] of a worker's log lines, in order."""
+    return [(int(step), float(loss)) for step, loss in re.findall(
+        r'^worker %d: step (\d+)/\d+ loss (\S+)' % worker, log,
+        re.MULTILINE)]
+
+
+def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
+    ps_port, chief_port, worker_port = free_ports(3)
+    cluster = {'ps': ['127.0.0.1:%d' % ps_port],
+               'worker': ['127.0.0.1:%d' % chief_port,
+                          '127.0.0.1:%d' % worker_port]}
+    model_dir = tmp_path / 'model'
+    # Enough steps for the chief, alone, not to finish before worker 1 has
+    # restarted (~10 s here).
+    steps = 300
+    common = ['--base_depth', '8', '--batch_size', '16', '--steps', steps,
+              '--seed', '3', '--optimizer', 'momentum',
+              '--learning_rate', '0.05', '--log_every', '1',
+              '--save_every', '100', '--step_timeout', '3',
+              '--intra_op_threads', '1', '--inter_op_threads', '2',
+              '--data_dir', MNIST_DIR, '--model_dir', model_dir]
+    common = [str(argument) for argument in common]
+
+    def tf_config(job_name, index):
+        return {'TF_CONFIG': json.dumps({
+            'cluster': cluster, 'task': {'type': job_name, 'index': index}})}
+
+    # The parameter server and worker 1 read TF_CONFIG, the chief flags.
+    ps = Task('ps', common, tmp_path / 'ps.log', tf_config('ps', 0))
+    chief = Task('chief', common + ['--cluster', json.dumps(cluster),
+                                    '--job_name', 'worker',
+                                    '--task_index', '0'],
+                 tmp_path / 'chief.log')
+    worker = Task('worker 1', common, tmp_path / 'worker1.log',
+                  tf_config('worker', 1))
+    tasks = [ps, chief, worker]
+    try:
+        for task in tasks:
+            task.start()
+        worker.wait_for(r'^worker 1: step 15/')
+        worker.process.send_signal(signal.SIGKILL)
+        worker.process.wait()
+        killed_at = logged_steps(chief.log(), 0)[-1][0]
+        # Meanwhile the chief computes the missing gradients itself.
+        worker.start()
+        rejoined_at = int(worker.wait_for(
+            r'^worker 1: starting at step (\d+)').group(1))
+        assert 15 <= killed_at <= rejoined_at < steps - 20
+        for task in tasks:
+            task.finish()
+    finally:
+        for task in tasks:
+            if task.process and task.process.poll() is None:
+                task.process.kill()
+
+    assert 'trained to step %d' % steps in chief.log()
+    assert re.search(r'^worker 1: done at step %d' % steps, worker.log(),
+                     re.MULTILINE)
+    # After the restart worker 1 contributed to the remaining steps.
+    assert len(logged_steps(worker.log()[worker.log().rindex('starting'):],
+                            1)) >= 10
+    assert 'parameter server 0: worker 0 is done' in ps.log()
+    assert 'Traceback' not in chief.log() + ps.log()
+    # One line per global step: the workers run in lockstep.
+    steps_and_losses = logged_steps(chief.log(), 0)
+    assert [step for step, _ in steps_and_losses[:15]] == list(range(1, 16))
+    losses = [loss for _, loss in steps_and_losses]
+    assert sum(losses[-10:]) < 0.8 * sum(losses[:10]), losses
+    # The chief's checkpoints are ordinary ones: eval.py reads the last.
+    evaluated = run('eval.py', '--model_dir', model_dir, '--data_dir',
+                    MNIST_DIR)
+    assert evaluated.returncode == 0, evaluated.stderr
+    result = RESULT_LINE.match(evaluated.stdout.strip().splitlines()[-1])
+    assert result and int(result.group(1)) == steps
+    assert float(result.group(2)) > 0.3
