@@ -91,6 +91,8 @@ flags.DEFINE_integer('inter_op_threads', _TRAIN_DEFAULTS['inter_op_threads'],
                      "bench: 0 = TensorFlow's choice.")
 
 # export, predict
+flags.DEFINE_integer('num_devices', _TRAIN_DEFAULTS['num_devices'],
+                     'bench: towers (logical CPU devices without GPUs).')
 flags.DEFINE_string('model_dir', None, 'export: the training directory.')
 flags.DEFINE_string('checkpoint_path', None,
                     'export: a checkpoint prefix; default: the newest.')
@@ -139,7 +141,8 @@ def bench_command():
         precision=FLAGS.precision,
         input_pipeline=FLAGS.input_pipeline, xla=FLAGS.xla,
         intra_op_threads=FLAGS.intra_op_threads,
-        inter_op_threads=FLAGS.inter_op_threads).resolved()
+        inter_op_threads=FLAGS.inter_op_threads,
+        num_devices=FLAGS.num_devices).resolved()
     if FLAGS.layers:
         print('\n'.join(bench.format_layers(bench.time_layers(
             train_config, FLAGS.steps))))

@@ -8,10 +8,10 @@ The TF1 recipe, unchanged in today's TensorFlow under `tf.compat.v1`:
 * a worker builds the ordinary train graph (training.build_train_graph,
   towers included) under `replica_device_setter`: variables on the
   parameter servers (round-robin), compute on the worker;
-* `SyncReplicasOptimizer` makes every global step the average of one
-  gradient per worker; the chief (worker 0) runs its queue runner, which
-  applies the averaged gradient and then the weights' EMA
-  (`variable_averages`), and writes checkpoints and TensorBoard scalars.
+* `SyncReplicasOptimizer` makes every global step the average of W
+  gradients (W workers); the chief (worker 0) runs the loop that applies
+  each averaged gradient and then the weights' EMA (`variable_averages`),
+  and writes checkpoints and TensorBoard scalars.
 
 Each worker takes `--batch_size` examples per step from its own shard of the
 training split (example i goes to worker i mod W), so one global step
@@ -19,31 +19,33 @@ consumes batch_size * W examples and an epoch is W times fewer steps
 (`TrainConfig.global_batch_size`; the learning rate is not rescaled: pass a
 larger --learning_rate for a larger effective batch if wanted).
 
-Two things TF1's recipe leaves to its users are done here:
+What TF1's recipe leaves to its users is done here:
 
-* Ending. A worker leaves when the global step reaches --steps, but a
-  worker that has already pushed a gradient for a round the others will
-  never join waits for its token forever (the well-known hang at the end of
-  SyncReplicasOptimizer training). Every step therefore runs with a deadline
-  (`step_timeout`): on expiry the worker reads the global step and either
-  leaves or computes another gradient. The same rule keeps a worker going
-  while a peer is down: its extra gradient fills the peer's place in the
-  round, so training goes on (slowly) until the peer comes back.
+* Lockstep. The workers start with no spare token (`SyncReplicasHook`), so
+  while all are up each global step holds exactly one gradient per worker.
+* Ending, and dead peers. A worker leaves when the global step reaches
+  --steps, but a worker that has pushed a gradient for a round the others
+  will never join waits for its token forever (the well-known hang at the
+  end of SyncReplicasOptimizer training). Every step therefore runs with a
+  deadline (`step_timeout`): on expiry the worker reads the global step and
+  either leaves or computes another gradient. The same rule keeps training
+  going while a worker is down: SyncReplicasOptimizer counts gradients, not
+  workers, so the live workers' extra gradients fill the round (and from
+  then on the dead worker's spare token lets them go on at full speed).
 * Parameter servers that exit. Each worker, after its last step (the chief
   after its last checkpoint), enqueues a token on a queue of every parameter
   server; a parameter server returns once it holds one from every worker.
 
 A killed worker restarted with the same command rejoins: its session
 waits for the chief's variables, the sync hook sets its local step to the
-global one, and it goes on with fresh batches. A killed chief restarted
-restores the newest checkpoint (the chief's session creator does), as in
-one process.
+global one, and it goes on with fresh batches (tests/test_distributed.py).
+A restarted chief restores the newest checkpoint (the chief's session
+creator does), as in one process; that path is not exercised by the tests.
 """
 
 import collections
 import dataclasses
 import json
-import math
 import threading
 import time
 
@@ -126,7 +128,7 @@ def cluster_task(cluster_json=None, job_name=None, task_index=None,
                              error) from None
 
 
-class _SyncReplicasHook(tf1.train.SessionRunHook):
+class SyncReplicasHook(tf1.train.SessionRunHook):
     """SyncReplicasOptimizer's session setup, as its own
     `make_session_run_hook` does it, except for the chief's update loop.
 
@@ -183,10 +185,10 @@ class _SyncReplicasHook(tf1.train.SessionRunHook):
         self._stopping.set()
 
 
-class _WorkerSessionCreator(tf1.train.SessionCreator):
+class WorkerSessionCreator(tf1.train.SessionCreator):
     """A non-chief worker's session: waits until the chief has initialized
     or restored the variables, checking every second (TF's
-    WorkerSessionCreator checks every 30 s, which makes every worker start
+    tf1.train.WorkerSessionCreator checks every 30 s, making every worker start
     up to 30 s late)."""
 
     def __init__(self, scaffold, master, config, max_wait_secs=30 * 60):
@@ -313,7 +315,7 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
             scaffold, master=server.target, config=session_config,
             checkpoint_dir=model_dir)
     else:
-        creator = _WorkerSessionCreator(scaffold, server.target,
+        creator = WorkerSessionCreator(scaffold, server.target,
                                         session_config)
 
     def save(step_context):
@@ -323,52 +325,35 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
 
     name = 'worker %d' % task.task_index
     run_options = tf1.RunOptions(timeout_in_ms=int(step_timeout * 1000))
-    losses = []
     writer = (summaries.ScalarWriter(model_dir, train_graph.graph)
               if is_chief else None)
     # MonitoredSession builds its hooks' ops in the default graph.
     with train_graph.graph.as_default(), tf1.train.MonitoredSession(
-            session_creator=creator, hooks=[
-                _SyncReplicasHook(train_graph.optimizer, is_chief)]) as session:
+            session_creator=creator,
+            hooks=[SyncReplicasHook(train_graph.optimizer, is_chief)]) as \
+            session:
         step = int(session.run(train_graph.global_step))
         log('%s: starting at step %d' % (name, step))
         train_graph.inputs.start(session, batcher, step)
+        progress = training.Progress(train_config, model_dir, step, log,
+                                     writer, name)
         batch_index, saved_step = step, step
-        started, started_step = time.time(), step
         while step < train_config.steps:
             try:
-                _, loss, cross_entropy, learning_rate, accuracy = session.run(
-                    [train_graph.train_op, train_graph.loss,
-                     train_graph.cross_entropy, train_graph.learning_rate,
-                     train_graph.accuracy],
+                _, *values = session.run(
+                    [train_graph.train_op] +
+                    progress.fetches(train_graph),
                     feed_dict=train_graph.inputs.feed_dict(batch_index),
                     options=run_options)
             except tf.errors.DeadlineExceededError:
-                loss = None
+                values = None
                 log('%s: no global step within %gs (a peer is late or '
                     'gone); computing another gradient' % (name, step_timeout))
             batch_index += 1
+            # Read, not counted: the other workers move it too.
             step = int(session.run(train_graph.global_step))
-            if loss is None:
-                continue
-            if not math.isfinite(loss):
-                raise training.TrainingError(
-                    'loss is %s at step %d on %s; stopping, the last '
-                    'checkpoint in %s is kept' % (loss, step, name, model_dir))
-            losses.append((step, float(loss)))
-            if step // train_config.log_every > (step - 1) // \
-                    train_config.log_every or step >= train_config.steps:
-                images_per_second = ((step - started_step) *
-                                     train_config.global_batch_size /
-                                     (time.time() - started))
-                log('%s: step %d/%d loss %.4f lr %.5f images/s %.1f' % (
-                    name, step, train_config.steps, loss, learning_rate,
-                    images_per_second))
-                if writer:
-                    writer.write(step, dict(
-                        loss=loss, cross_entropy=cross_entropy,
-                        learning_rate=learning_rate, batch_accuracy=accuracy,
-                        images_per_second=images_per_second))
+            if values:
+                progress.report(step, *values)
             if is_chief and (step // train_config.save_every >
                              saved_step // train_config.save_every or
                              step >= train_config.steps):
@@ -383,4 +368,4 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
                      config=session_config) as session:
         session.run(done)
     log('%s: done at step %d' % (name, step))
-    return training.TrainResult(step, losses)
+    return training.TrainResult(step, progress.losses)

@@ -53,8 +53,7 @@ class FeedInputs:
     """The article's input path: placeholders, fed one batch per step from
     the Batcher in Python."""
 
-    def __init__(self, model, steps):
-        del steps  # the loop decides how many batches it feeds
+    def __init__(self, model):
         self.images, self.labels = input_placeholders(model)
         self._batcher = None
 
@@ -73,7 +72,7 @@ class StagedInputs:
     by the Batcher's indices, so batches are those of the feed path and
     nothing crosses feed_dict per step."""
 
-    def __init__(self, model, steps):
+    def __init__(self, model):
         shape = [model.image_size, model.image_size, model.channels]
         self._first_step = tf1.placeholder(tf.int64, [], name='first_step')
         self._all_images = tf1.placeholder(tf.float32, [None] + shape,
@@ -85,7 +84,9 @@ class StagedInputs:
         def batch_indices(step):
             return self._batcher.indices(int(step))
 
-        dataset = tf.data.Dataset.range(self._first_step, steps).map(
+        # Endless, like the Batcher: the loop decides how many batches it
+        # takes (a cluster worker may take more than the steps it has left).
+        dataset = tf.data.Dataset.range(self._first_step, 2 ** 62).map(
             lambda step: tf.numpy_function(batch_indices, [step], tf.int64))
         dataset = dataset.map(lambda indices: (
             tf.gather(self._all_images, indices),
@@ -174,7 +175,7 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
     with graph.as_default(), tf1.device(device_function):
         tf1.set_random_seed(train_config.seed)
         inputs = INPUT_PIPELINES[train_config.input_pipeline](
-            train_config.model, train_config.steps)
+            train_config.model)
         images, labels = inputs.images, inputs.labels
 
         def build_tower(images, labels):
@@ -215,9 +216,13 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
                                         built[0].scope)
         if sync_replicas is not None:
             optimizer = sync_replicas(optimizer, ema)
-            with tf.control_dependencies(bn_updates):
-                train_op = optimizer.apply_gradients(grads_and_vars,
-                                                     global_step=global_step)
+            # Not a control dependency around apply_gradients: that would
+            # also hang the chief's update loop, built inside it, on this
+            # worker's fed batch.
+            train_op = tf.group(
+                optimizer.apply_gradients(grads_and_vars,
+                                          global_step=global_step),
+                *bn_updates, name='train_op')
         else:
             with tf.control_dependencies(bn_updates):
                 gradient_step = optimizer.apply_gradients(
@@ -233,6 +238,53 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
 def _format_duration(seconds):
     seconds = int(seconds)
     return '%dh%02dm%02ds' % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+
+
+class Progress:
+    """What a training loop reports after each step: refuses a loss that is
+    no longer finite, keeps the losses, and at log steps writes a log line
+    (prefixed with `name`, e.g. a cluster worker's) and, given a writer, the
+    TensorBoard scalars."""
+
+    def __init__(self, train_config, model_dir, first_step, log, writer=None,
+                 name=None):
+        self._config = train_config
+        self._model_dir = model_dir
+        self._log = log
+        self._writer = writer
+        self._prefix = name + ': ' if name else ''
+        self._started, self._started_step = time.time(), first_step
+        self.losses = []
+
+    @staticmethod
+    def fetches(train_graph):
+        """What `report` takes, in its order."""
+        return [train_graph.loss, train_graph.cross_entropy,
+                train_graph.learning_rate, train_graph.accuracy]
+
+    def report(self, step, loss, cross_entropy, learning_rate, accuracy):
+        if not math.isfinite(loss):
+            raise TrainingError(
+                'loss is %s at step %d%s; stopping, the last checkpoint in '
+                '%s is kept' % (loss, step, self._prefix and ' on ' +
+                                self._prefix[:-2], self._model_dir))
+        self.losses.append((step, float(loss)))
+        steps = self._config.steps
+        if step % self._config.log_every and step < steps:
+            return
+        images_per_second = ((step - self._started_step) *
+                             self._config.global_batch_size /
+                             (time.time() - self._started))
+        seconds_left = ((steps - step) * self._config.global_batch_size /
+                        max(images_per_second, 1e-9))
+        self._log('%sstep %d/%d loss %.4f lr %.5f images/s %.1f eta %s' % (
+            self._prefix, step, steps, loss, learning_rate, images_per_second,
+            _format_duration(seconds_left)))
+        if self._writer:
+            self._writer.write(step, dict(
+                loss=loss, cross_entropy=cross_entropy,
+                learning_rate=learning_rate, batch_accuracy=accuracy,
+                images_per_second=images_per_second))
 
 
 def train(train_config, model_dir, train_split, log=print):
@@ -255,7 +307,6 @@ def train(train_config, model_dir, train_split, log=print):
     batcher = data.Batcher(train_split.images, train_split.labels,
                            train_config.batch_size, train_config.seed)
     train_graph = build_train_graph(train_config)
-    losses = []
     with tf1.Session(graph=train_graph.graph,
                      config=session_config(train_config)) as session, \
             summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
@@ -264,34 +315,15 @@ def train(train_config, model_dir, train_split, log=print):
         if step:
             log('resuming from step %d in %s' % (step, model_dir))
         train_graph.inputs.start(session, batcher, step)
-        started, started_step = time.time(), step
+        progress = Progress(train_config, model_dir, step, log, writer)
         while step < train_config.steps:
-            _, loss, cross_entropy, learning_rate, accuracy = session.run(
-                [train_graph.train_op, train_graph.loss,
-                 train_graph.cross_entropy, train_graph.learning_rate,
-                 train_graph.accuracy],
+            _, *values = session.run(
+                [train_graph.train_op] + progress.fetches(train_graph),
                 feed_dict=train_graph.inputs.feed_dict(step))
             # Counted here, not fetched: a fetched variable read is not
             # ordered with the train op that increments it.
             step += 1
-            if not math.isfinite(loss):
-                raise TrainingError(
-                    'loss is %s at step %d; stopping, the last checkpoint in '
-                    '%s is kept' % (loss, step, model_dir))
-            losses.append((step, float(loss)))
-            if step % train_config.log_every == 0 or step == train_config.steps:
-                elapsed = time.time() - started
-                images_per_second = ((step - started_step) *
-                                     train_config.batch_size / elapsed)
-                seconds_left = ((train_config.steps - step) *
-                                train_config.batch_size / images_per_second)
-                log('step %d/%d loss %.4f lr %.5f images/s %.1f eta %s' % (
-                    step, train_config.steps, loss, learning_rate,
-                    images_per_second, _format_duration(seconds_left)))
-                writer.write(step, dict(
-                    loss=loss, cross_entropy=cross_entropy,
-                    learning_rate=learning_rate, batch_accuracy=accuracy,
-                    images_per_second=images_per_second))
+            progress.report(step, *values)
             if step % train_config.save_every == 0 or step == train_config.steps:
                 checkpoints.save(session, train_graph.saver, model_dir, step)
-    return TrainResult(step, losses)
+    return TrainResult(step, progress.losses)

@@ -141,7 +141,7 @@ def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
     # restarted (~10 s here).
     steps = 300
     common = ['--base_depth', '8', '--batch_size', '16', '--steps', steps,
-              '--seed', '3', '--optimizer', 'momentum',
+              '--seed', '3', '--optimizer', 'momentum', '--norm', 'batch',
               '--learning_rate', '0.05', '--log_every', '1',
               '--save_every', '100', '--step_timeout', '3',
               '--intra_op_threads', '1', '--inter_op_threads', '2',
@@ -192,11 +192,11 @@ def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
     steps_and_losses = logged_steps(chief.log(), 0)
     assert [step for step, _ in steps_and_losses[:15]] == list(range(1, 16))
     losses = [loss for _, loss in steps_and_losses]
-    assert sum(losses[-10:]) < 0.8 * sum(losses[:10]), losses
+    assert sum(losses[-10:]) < 0.5 * sum(losses[:10]), losses
     # The chief's checkpoints are ordinary ones: eval.py reads the last.
     evaluated = run('eval.py', '--model_dir', model_dir, '--data_dir',
                     MNIST_DIR)
     assert evaluated.returncode == 0, evaluated.stderr
     result = RESULT_LINE.match(evaluated.stdout.strip().splitlines()[-1])
     assert result and int(result.group(1)) == steps
-    assert float(result.group(2)) > 0.3
+    assert float(result.group(2)) > 0.5
