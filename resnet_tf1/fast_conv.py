@@ -2,8 +2,8 @@
 
 TensorFlow's CPU `Conv2D` already runs the article's ResNet-34 forward pass
 near this machine's GEMM peak, so evaluation gets faster only by doing fewer
-multiplications. Two exact reformulations do, on the small maps of the last
-two stages (58% of the network's MACs):
+multiplications. Two reformulations, exact in real arithmetic, do on the
+small maps of the last two stages (58% of the network's MACs):
 
 * dense (maps smaller than the kernel, e.g. 3x3 SAME on 2x2): with zero
   padding only 4 of a 3x3 kernel's 9 taps ever meet a pixel, so the conv is
@@ -13,7 +13,9 @@ two stages (58% of the network's MACs):
   i.e. maps up to 4x4): Lavin & Gray's minimal filtering algorithm, 36
   products of [N, C_in] x [C_in, C_out] instead of 16 x 9: 1/4 of the MACs.
   The input and output transforms are constant matrices (padding included)
-  applied as one matmul each.
+  applied as one matmul each. In float32 its results differ from TF's by a
+  few 1e-6 of the output's range (coefficients from 1/24 to 8); dense's
+  only by summation order.
 
 Which formulation a conv gets is `formulation()`, a rule written from
 timings measured per layer (`python -m resnet_tf1 bench --layers` prints
@@ -21,9 +23,9 @@ them); TensorFlow's own conv stays everywhere else, and for anything but
 float32 NHWC, undilated, SAME/VALID convs.
 
 Both need the kernel rearranged (the dense matrix, the Winograd-domain
-kernel). Recomputed for every batch that costs 5 ms (Winograd, 256
-channels) to 22 ms (dense, 512 channels) a conv here, as much as or more
-than the rewrite saves at batch 100, so the rearranged kernels are cached in
+kernel). Recomputed for every batch that costs 4.6 ms (Winograd, 256
+channels) and 8.1 ms (dense, 512 channels) a conv here, as much as the
+rewrite saves at batch 100 (6.6 and 4.6 ms), so they are cached in
 local variables (`CACHED_KERNELS`, also in LOCAL_VARIABLES, never in
 checkpoints) that `refresh_op()` recomputes from the weights: run it after
 every restore, as TF1's local-init ops are. That is also why the rewrite is
@@ -90,12 +92,13 @@ def formulation(input_size, kernel_size, stride, padding='SAME',
     `input_size` (H, W) maps.
 
     From `python -m resnet_tf1 bench --layers --nolayer_gradients
-    --batch_size 100` on ResNet-34 (ms per batch of 100, each conv alone,
-    range over the convs of that shape): 2x2x512 3x3: TF 16.5-17.7, dense
-    10.8-13.3; 4x4x256 3x3: TF 14.2-17.2, winograd 8.0-9.5. TF's conv
-    stays on 7x7x128 (winograd 9.9-14.0 against 11.3-14.0 at batch 100
-    but 108-157 against 98-117 at batch 500), 14x14x64 (winograd 2.5x
-    slower) and stride 2 (4x4 -> 2x2 dense: 24.4 against 9.8).
+    --batch_size 100|500` on ResNet-34 (median ms per batch of 100 / 500
+    over the convs of each shape, each conv alone): 2x2x512 3x3: TF 14.3 /
+    69.0, dense 9.7 / 41.9; 4x4x256 3x3: TF 14.7 / 67.3, winograd
+    8.1 / 26.8. TF's conv stays on 7x7x128 (winograd 10.5 / 66.8 against
+    11.4 / 52.9: the batch is unknown when the graph is built), 14x14x64
+    (winograd 37.8 / 298 against 13.3 / 58.3) and stride 2 (4x4 -> 2x2
+    dense 18.8 / 80.6 against 8.1 / 39.0).
     """
     (height, width), (kernel_h, kernel_w) = input_size, kernel_size
     if (dtype != tf.float32 or data_format not in (None, 'NHWC')
