@@ -10,9 +10,12 @@ Commands:
             the last line is `params=<N> macs=<M>`.
   bench     steady-state training images/s of this project's default path
             and of the plain TF1 path (TF's conv kernels), in one run, with
-            the GEMM peak measured alongside; `--compare keras` adds Keras 3
-            `model.fit` on the same network, `--layers` times every conv's
-            gradients both ways. See resnet_tf1/bench.py.
+            the GEMM peak measured alongside, then evaluation images/s with
+            fast_conv.py's convolutions and with TF's (`--eval_convolutions`),
+            alternating; `--eval_only` skips training, `--compare keras` adds
+            Keras 3 `model.fit` on the same network, `--layers` times every
+            conv's forward formulations and gradients. See
+            resnet_tf1/bench.py.
   export    --model_dir D --export_dir E [--checkpoint_path P] [--no_ema]:
             SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
             from the EMA weights. See resnet_tf1/export.py.
@@ -76,7 +79,17 @@ flags.DEFINE_boolean('peer', True,
                      'bench: also time the plain TF1 path (TF\'s own conv '
                      'gradients) and print the ratio.')
 flags.DEFINE_boolean('layers', False,
-                     'bench: time each conv\'s gradients instead.')
+                     'bench: time each conv\'s forward formulations and '
+                     'gradients instead.')
+flags.DEFINE_boolean('layer_gradients', True,
+                     'bench --layers: also time the gradients (at batch 500, '
+                     'TF\'s take minutes).')
+flags.DEFINE_boolean('eval_only', False,
+                     'bench: time evaluation only, not training.')
+flags.DEFINE_string('eval_convolutions', 'both',
+                    'bench: fast | tf | both: evaluation with fast_conv.py\'s '
+                    'formulations (what eval.py runs), TF\'s Conv2D, or both '
+                    'alternating.')
 flags.DEFINE_string('conv_gradients', _TRAIN_DEFAULTS['conv_gradients'],
                     "bench: fast | tf, for the project's path.")
 flags.DEFINE_string('input_pipeline', _TRAIN_DEFAULTS['input_pipeline'],
@@ -135,6 +148,14 @@ def bench_command():
     if FLAGS.warmup < 0:
         raise config.ConfigError('--warmup must be at least 0, got %s' %
                                  FLAGS.warmup)
+    if FLAGS.eval_convolutions == 'both':
+        eval_convolutions = bench.EVAL_CONVOLUTIONS
+    elif FLAGS.eval_convolutions in bench.EVAL_CONVOLUTIONS:
+        eval_convolutions = (FLAGS.eval_convolutions,)
+    else:
+        raise config.ConfigError(
+            '--eval_convolutions must be one of %s|both, got %r' % (
+                '|'.join(bench.EVAL_CONVOLUTIONS), FLAGS.eval_convolutions))
     train_config = config.TrainConfig(
         model=model_config_from_flags(), batch_size=FLAGS.batch_size,
         seed=0, conv_gradients=FLAGS.conv_gradients,
@@ -145,10 +166,23 @@ def bench_command():
         num_devices=FLAGS.num_devices).resolved()
     if FLAGS.layers:
         print('\n'.join(bench.format_layers(bench.time_layers(
-            train_config, FLAGS.steps))))
+            train_config, FLAGS.steps, gradients=FLAGS.layer_gradients))))
         return
     peak = bench.gemm_peak()
     print('gemm_peak gflop/s=%.1f (numpy float32 4096x4096 matmul)' % peak)
+    if not FLAGS.eval_only:
+        _bench_training(train_config, peak)
+    evaluations = bench.time_evaluations(
+        train_config, FLAGS.eval_batch_size, eval_convolutions, FLAGS.steps)
+    for timing in evaluations:
+        print(bench.format_timing(timing, peak))
+    if len(evaluations) == 2:
+        print('speedup eval_fast/eval_tf=%.2f' % (
+            evaluations[1].seconds / evaluations[0].seconds))
+
+
+def _bench_training(train_config, peak):
+    """bench's training timings: the project's path and its peers."""
     project = bench.time_training(train_config, FLAGS.steps, FLAGS.warmup)
     print(bench.format_timing(project, peak), flush=True)
     peers = []
@@ -165,9 +199,6 @@ def bench_command():
         print(bench.format_timing(peer, peak), flush=True)
         print('speedup project/%s=%.2f' % (peer.label, peer.seconds /
                                            project.seconds))
-    evaluation = bench.time_evaluation(train_config, FLAGS.eval_batch_size,
-                                       FLAGS.steps)
-    print(bench.format_timing(evaluation, peak))
 
 
 def export_command():

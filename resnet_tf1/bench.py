@@ -3,14 +3,18 @@ against a GEMM peak measured in the same process and against peers.
 
     python -m resnet_tf1 bench                        # this project vs plain TF1
     python -m resnet_tf1 bench --compare keras        # ... and Keras 3 model.fit
-    python -m resnet_tf1 bench --layers               # per-conv gradient timings
+    python -m resnet_tf1 bench --layers               # per-conv timings
+    python -m resnet_tf1 bench --eval_only --eval_batch_size 100  # eval A/B
 
 Every timing excludes warm-up steps (graph optimization, allocation) and
 reports the median with the fastest and slowest step. FLOPs per training
 step are 3 x the forward multiply-accumulates x 2 x the batch (forward,
 input gradient and filter gradient each cost one forward pass), counted
-from the built graph by `summary.py`. Speeds are measured on synthetic
-images: a step's cost does not depend on pixel values.
+from the built graph by `summary.py`; an evaluation batch counts 2 x the
+forward MACs x the batch, the conv's own count even where fast_conv.py
+computes it with fewer multiplications (so its GFLOP/s can pass the GEMM
+peak). Speeds are measured on synthetic images: a step's cost does not
+depend on pixel values.
 """
 
 import collections
@@ -23,6 +27,7 @@ import tensorflow as tf
 
 from resnet_tf1 import conv_gradients
 from resnet_tf1 import data
+from resnet_tf1 import fast_conv
 from resnet_tf1 import nets
 from resnet_tf1 import summary
 from resnet_tf1 import training
@@ -115,24 +120,57 @@ def time_training(train_config, steps=10, warmup=3, label='project'):
                                   train_config.batch_size))
 
 
-def time_evaluation(train_config, batch_size, steps=10, warmup=2,
-                    label='eval'):
-    """Steady-state seconds per inference batch (the graph eval.py runs)."""
-    model = train_config.model
+# Evaluation's convolutions: fast_conv.py's formulations where its rule
+# picks one ('fast', what eval.py runs), or TensorFlow's Conv2D everywhere.
+EVAL_CONVOLUTIONS = ('fast', 'tf')
+
+
+def _inference_graph(train_config, convolutions):
+    """(session, images placeholder, predictions) of the graph eval.py runs,
+    variables initialized and fast_conv's kernels computed from them."""
     graph = tf.Graph()
     with graph.as_default():
-        images, _ = training.input_placeholders(model)
-        logits = training.network_logits(train_config, images,
-                                         is_training=False)
+        images, _ = training.input_placeholders(train_config.model)
+        with fast_conv.inference_formulations(convolutions == 'fast'):
+            logits = training.network_logits(train_config, images,
+                                              is_training=False)
         predictions = tf.argmax(logits, 1)
-        with tf1.Session(config=training.session_config(train_config)) as \
-                session:
-            session.run(tf1.global_variables_initializer())
-            batch, _ = synthetic_batch(model, batch_size)
-            seconds = _run_steps(session, predictions, {images: batch},
-                                 steps, warmup)
-    return _timing(label, batch_size, seconds,
-                   2 * forward_macs(model) * batch_size)
+        session = tf1.Session(config=training.session_config(train_config))
+        session.run(tf1.global_variables_initializer())
+        session.run(fast_conv.refresh_op())
+    return session, images, predictions
+
+
+def time_evaluations(train_config, batch_size, convolutions=EVAL_CONVOLUTIONS,
+                     steps=10, warmup=2):
+    """Steady-state seconds per inference batch (the graph eval.py runs),
+    one Timing per entry of `convolutions` (see EVAL_CONVOLUTIONS). The
+    graphs are built side by side and their timed batches alternate, so
+    a machine whose speed drifts (shared, throttled) affects each alike."""
+    graphs = [_inference_graph(train_config, kind) for kind in convolutions]
+    batch, _ = synthetic_batch(train_config.model, batch_size)
+    seconds = [[] for _ in graphs]
+    try:
+        for session, images, predictions in graphs:
+            _run_steps(session, predictions, {images: batch}, 0, warmup)
+        for _ in range(steps):
+            for times, (session, images, predictions) in zip(seconds,
+                                                             graphs):
+                times.extend(_run_steps(session, predictions,
+                                        {images: batch}, 1, 0))
+    finally:
+        for session, _, _ in graphs:
+            session.close()
+    flops = 2 * forward_macs(train_config.model) * batch_size
+    return [_timing('eval_' + kind, batch_size, times, flops)
+            for kind, times in zip(convolutions, seconds)]
+
+
+def time_evaluation(train_config, batch_size, steps=10, warmup=2,
+                    convolutions='fast'):
+    """`time_evaluations` of one graph."""
+    return time_evaluations(train_config, batch_size, (convolutions,), steps,
+                            warmup)[0]
 
 
 def time_keras(train_config, steps=10, warmup=3, label='keras'):
@@ -146,15 +184,40 @@ def time_keras(train_config, steps=10, warmup=3, label='keras'):
 
 
 LayerTiming = collections.namedtuple('LayerTiming', [
-    'name', 'input_shape', 'kernel_shape', 'stride', 'forward',
+    'name', 'input_shape', 'kernel_shape', 'stride', 'formulation',
+    'forward', 'dense_forward', 'winograd_forward',
     'stock_input_gradient', 'fast_input_gradient',
     'stock_filter_gradient', 'fast_filter_gradient'])
 
 
-def time_layers(train_config, steps=5, warmup=1):
-    """For each conv of the network: seconds of its forward pass and of TF's
-    and conv_gradients.py's input and filter gradients, at the training
-    batch size. Which one training uses is conv_gradients' choice."""
+def _forward_candidates(inputs, kernel, stride, padding):
+    """formulation -> forward output of the ones that apply to this conv
+    (fast_conv.py's, with their kernels cached as in inference), whether or
+    not fast_conv's rule picks them. Dense is left out where its matrix
+    would have over 4x the conv's MACs."""
+    height, width = inputs.shape[1:3]
+    kernel_h, kernel_w = kernel.shape[:2]
+    candidates = {'tf': tf.nn.conv2d(inputs, kernel, stride, padding)}
+    if height * width <= 4 * kernel_h * kernel_w:
+        matrix = fast_conv.cached_kernel('dense', fast_conv.dense_kernel(
+            kernel, (height, width), stride, padding))
+        candidates['dense'] = fast_conv.dense_conv(
+            inputs, matrix, candidates['tf'].shape[1:])
+    if stride == 1 and (kernel_h, kernel_w) == (3, 3):
+        candidates['winograd'] = fast_conv.winograd_conv(
+            inputs, fast_conv.cached_kernel(
+                'winograd', fast_conv.winograd_kernel(kernel)), padding)
+    return candidates
+
+
+def time_layers(train_config, steps=5, warmup=1, gradients=True):
+    """For each conv of the network: seconds of its forward pass (TF's
+    Conv2D and each fast_conv.py formulation that applies; `formulation`
+    is the one evaluation uses) and, when `gradients`, of TF's and
+    conv_gradients.py's input and filter gradients (training uses
+    conv_gradients' choice), at the training batch size. Timings of one
+    conv alternate between the candidates; None where one does not
+    apply."""
     model = train_config.model
     batch_size = train_config.batch_size
     graph = tf.Graph()
@@ -180,28 +243,42 @@ def time_layers(train_config, steps=5, warmup=1):
             strides = [1, stride, stride, 1]
             pads = conv_gradients.paddings(in_shape[:2], kernel_shape[:2],
                                            stride, padding)
-            candidates = [
-                tf.nn.conv2d(inputs, kernel, strides, padding),
-                tf1.nn.conv2d_backprop_input([batch_size] + in_shape, kernel,
-                                             grad, strides, padding),
-                conv_gradients.input_gradient(grad, kernel, in_shape[:2],
-                                              stride, pads),
-                tf1.nn.conv2d_backprop_filter(inputs, kernel_shape, grad,
-                                              strides, padding),
-                conv_gradients.filter_gradient(inputs, grad,
-                                               kernel_shape[:2], stride,
-                                               pads),
-            ]
+            candidates = _forward_candidates(inputs, kernel, stride, padding)
+            columns = ['tf', 'dense', 'winograd']
+            if gradients:
+                candidates.update(
+                    stock_dx=tf1.nn.conv2d_backprop_input(
+                        [batch_size] + in_shape, kernel, grad, strides,
+                        padding),
+                    fast_dx=conv_gradients.input_gradient(
+                        grad, kernel, in_shape[:2], stride, pads),
+                    stock_dw=tf1.nn.conv2d_backprop_filter(
+                        inputs, kernel_shape, grad, strides, padding),
+                    fast_dw=conv_gradients.filter_gradient(
+                        inputs, grad, kernel_shape[:2], stride, pads))
+                columns += ['stock_dx', 'fast_dx', 'stock_dw', 'fast_dw']
             # Reduced to a scalar so that fetching does not time a copy.
-            fetches = [tf.reduce_sum(tensor) for tensor in candidates]
+            fetches = {key: tf.reduce_sum(tensor)
+                       for key, tensor in candidates.items()}
             with tf1.Session(config=training.session_config(train_config)) \
                     as session:
                 session.run(tf1.global_variables_initializer())
-                medians = [statistics.median(_run_steps(
-                    session, fetch, None, steps, warmup))
-                    for fetch in fetches]
-        rows.append(LayerTiming(name, in_shape, kernel_shape, stride,
-                                *medians))
+                session.run(fast_conv.refresh_op())
+                seconds = {key: [] for key in fetches}
+                for key, fetch in fetches.items():
+                    _run_steps(session, fetch, None, 0, warmup)
+                for _ in range(steps):
+                    for key, fetch in fetches.items():
+                        seconds[key].extend(
+                            _run_steps(session, fetch, None, 1, 0))
+        medians = [statistics.median(seconds[key]) if key in seconds
+                   else None for key in columns]
+        medians += [None] * (len(LayerTiming._fields) - 5 - len(medians))
+        rows.append(LayerTiming(
+            name, in_shape, kernel_shape, stride,
+            fast_conv.formulation(in_shape[:2], kernel_shape[:2], stride,
+                                  padding),
+            *medians))
     return rows
 
 
@@ -214,12 +291,16 @@ def format_timing(timing, peak):
 
 
 def format_layers(rows):
-    lines = ['%-40s %-14s %-14s %2s %8s %8s %8s %8s %8s' % (
-        'conv (ms per batch)', 'input', 'kernel', 's', 'forward',
-        'dx tf', 'dx fast', 'dw tf', 'dw fast')]
+    """One line per conv, ms per batch; '-' where a column does not apply
+    (or gradients were not timed). `uses` is evaluation's formulation."""
+    lines = ['%-40s %-14s %-14s %2s %8s %8s %8s %8s %8s %8s %8s %8s' % (
+        'conv (ms per batch)', 'input', 'kernel', 's', 'uses', 'tf',
+        'dense', 'winograd', 'dx tf', 'dx fast', 'dw tf', 'dw fast')]
     for row in rows:
-        lines.append('%-40s %-14s %-14s %2d %8.1f %8.1f %8.1f %8.1f %8.1f' % (
+        lines.append('%-40s %-14s %-14s %2d %8s' % (
             row.name, 'x'.join(map(str, row.input_shape)),
             'x'.join(map(str, row.kernel_shape)), row.stride,
-            *(1e3 * value for value in row[4:])))
+            row.formulation) + ''.join(
+                ' %8s' % ('-' if value is None else '%.1f' % (1e3 * value))
+                for value in row[5:]))
     return lines

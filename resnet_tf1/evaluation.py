@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
+from resnet_tf1 import fast_conv
 from resnet_tf1 import summaries
 from resnet_tf1 import training
 
@@ -43,9 +44,14 @@ def variables_to_restore(train_config, use_ema):
 
 class Evaluator:
     """The inference graph of one trained model, built once and restored
-    from any number of its checkpoints."""
+    from any number of its checkpoints.
 
-    def __init__(self, train_config, use_ema=True):
+    Its convolutions are fast_conv.py's faster formulations where that
+    module's rule picks one (`fast_convolutions=False`: TensorFlow's
+    Conv2D everywhere); the variables, and so the checkpoints, are the
+    same either way."""
+
+    def __init__(self, train_config, use_ema=True, fast_convolutions=True):
         self.train_config = train_config
         self.use_ema = use_ema
         self.graph = tf.Graph()
@@ -54,8 +60,12 @@ class Evaluator:
             self.images, self.labels = training.input_placeholders(model)
             # The precision training computed in (bf16 runs keep float32
             # weights, so the same variables restore either way).
-            logits = training.network_logits(train_config, self.images,
-                                             is_training=False)
+            with fast_conv.inference_formulations(fast_convolutions):
+                logits = training.network_logits(train_config, self.images,
+                                                 is_training=False)
+            # The rearranged kernels fast_conv caches are computed from
+            # the restored weights, after each restore.
+            self.refresh_kernels = fast_conv.refresh_op()
             self.correct = tf.reduce_sum(tf.cast(
                 tf.equal(tf.argmax(logits, 1), self.labels), tf.int64))
             self.global_step = tf1.train.get_or_create_global_step()
@@ -75,6 +85,7 @@ class Evaluator:
         # Saver.restore takes its eager path unless the graph is the default.
         with self.graph.as_default():
             self.saver.restore(self.session, checkpoint)
+        self.session.run(self.refresh_kernels)
         step = int(self.session.run(self.global_step))
         correct = 0
         for start in range(0, len(split.labels), batch_size):

@@ -14,6 +14,7 @@ import collections
 import tensorflow as tf
 import tf_slim as slim
 
+from resnet_tf1 import fast_conv
 from resnet_tf1 import layers
 from resnet_tf1 import precision
 from resnet_tf1 import units
@@ -65,12 +66,13 @@ def stem(images, kind, depth):
     'imagenet' the paper's: 7x7/2 conv, then 3x3/2 max-pool (224 -> 56).
     """
     if kind == 'mnist':
-        net = slim.conv2d(images, depth, [7, 7], stride=1, scope='conv1')
+        net = fast_conv.conv2d(images, depth, [7, 7], stride=1, scope='conv1')
         return slim.max_pool2d(net, [2, 2], stride=2, scope='pool1')
     if kind == 'cifar':
-        return slim.conv2d(images, depth, [3, 3], stride=1, scope='conv1')
+        return fast_conv.conv2d(images, depth, [3, 3], stride=1,
+                                scope='conv1')
     if kind == 'imagenet':
-        net = slim.conv2d(images, depth, [7, 7], stride=2, scope='conv1')
+        net = fast_conv.conv2d(images, depth, [7, 7], stride=2, scope='conv1')
         return slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
     raise ValueError('unknown stem %r; valid stems: %s' %
                      (kind, ', '.join(STEMS)))

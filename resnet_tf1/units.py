@@ -19,6 +19,7 @@ Shortcut kinds (the paper's section 3.3 options):
 import tensorflow as tf
 import tf_slim as slim
 
+from resnet_tf1 import fast_conv
 from resnet_tf1 import layers
 
 tf1 = tf.compat.v1
@@ -41,8 +42,8 @@ def shortcut(inputs, depth, stride, kind, data_format='NHWC',
     if kind == 'C' or (kind == 'B' and reshaping):
         # The projection is a conv like any other: it gets the arg_scope's
         # normalizer (conv + BN, as in the reference implementations).
-        return slim.conv2d(inputs, depth, [1, 1], stride=stride,
-                           activation_fn=None, scope=scope)
+        return fast_conv.conv2d(inputs, depth, [1, 1], stride=stride,
+                                activation_fn=None, scope=scope)
     if kind == 'identity' and reshaping:
         raise ValueError(
             'identity shortcut cannot map %s to %d channels at stride %d; '
@@ -65,10 +66,10 @@ def basic(inputs, depth, stride=1, shortcut_kind='A', kernel_size=3,
     """Two kxk convs (ResNet-18/34 and the CIFAR nets); the stride is on the
     first, as in the paper. Output width: `depth`."""
     with tf1.variable_scope(scope, 'basic', [inputs]):
-        residual = slim.conv2d(inputs, depth, kernel_size, stride=stride,
-                               scope='conv1')
-        residual = slim.conv2d(residual, depth, kernel_size,
-                               activation_fn=None, scope='conv2')
+        residual = fast_conv.conv2d(inputs, depth, kernel_size,
+                                    stride=stride, scope='conv1')
+        residual = fast_conv.conv2d(residual, depth, kernel_size,
+                                    activation_fn=None, scope='conv2')
         return _merge(residual, inputs, depth, stride, shortcut_kind,
                       data_format)
 
@@ -85,11 +86,11 @@ def bottleneck(inputs, depth, stride=1, shortcut_kind='B', kernel_size=3,
     is the same wherever it sits."""
     out_depth = depth * bottleneck.expansion
     with tf1.variable_scope(scope, 'bottleneck', [inputs]):
-        residual = slim.conv2d(inputs, depth, [1, 1], scope='conv1')
-        residual = slim.conv2d(residual, depth, kernel_size, stride=stride,
-                               scope='conv2')
-        residual = slim.conv2d(residual, out_depth, [1, 1],
-                               activation_fn=None, scope='conv3')
+        residual = fast_conv.conv2d(inputs, depth, [1, 1], scope='conv1')
+        residual = fast_conv.conv2d(residual, depth, kernel_size,
+                                    stride=stride, scope='conv2')
+        residual = fast_conv.conv2d(residual, out_depth, [1, 1],
+                                    activation_fn=None, scope='conv3')
         return _merge(residual, inputs, out_depth, stride, shortcut_kind,
                       data_format)
 

@@ -3,6 +3,8 @@ command, on tiny networks: each builds, and trains in agreement with the
 default float32 NHWC path where TF's CPU kernels allow."""
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from resnet_tf1 import bench
 from resnet_tf1 import config
 from resnet_tf1 import training
 
-from conftest import tiny_train_config
+from conftest import REPO_DIR, tiny_train_config
 
 tf1 = tf.compat.v1
 
@@ -102,6 +104,11 @@ def test_bench_times_training_and_evaluation():
     evaluation = bench.time_evaluation(train_config, batch_size=6, steps=2)
     assert evaluation.flops == 2 * macs * 6
     assert bench.images_per_second(evaluation) > 0
+    # Both inference graphs, alternating: one timing each, same work.
+    fast, stock = bench.time_evaluations(train_config, batch_size=6, steps=3)
+    assert (fast.label, stock.label) == ('eval_fast', 'eval_tf')
+    assert fast.flops == stock.flops == evaluation.flops
+    assert fast.fastest <= fast.seconds <= fast.slowest
 
 
 def test_bench_layers_covers_every_conv():
@@ -110,6 +117,18 @@ def test_bench_layers_covers_every_conv():
     # ResNet-34: the stem and two convs in each of 16 units.
     assert len(rows) == 33
     assert rows[-1].input_shape == [2, 2, 32]
+    assert [row.formulation for row in rows].count('winograd') == 11
+    assert {row.formulation for row in rows[-5:]} == {'dense'}
+    # Every candidate that applies is timed, whether or not it is used.
+    assert all(row.forward > 0 and row.stock_input_gradient > 0
+               for row in rows)
+    assert rows[0].dense_forward is None and rows[0].winograd_forward is None
+    assert rows[1].winograd_forward > 0                 # 14x14, not used
+    assert rows[-1].dense_forward > 0 and rows[-1].winograd_forward > 0
+    forward_only = bench.time_layers(tiny_train_config(batch_size=2),
+                                     steps=1, warmup=0, gradients=False)
+    assert forward_only[-1].stock_input_gradient is None
+    assert len(bench.format_layers(forward_only)) == 34
 
 
 @pytest.mark.parametrize('field, value, message', [
@@ -120,3 +139,15 @@ def test_bench_layers_covers_every_conv():
 def test_bad_speed_settings_name_the_flag(field, value, message):
     with pytest.raises(config.ConfigError, match=message):
         dataclasses.replace(tiny_train_config(), **{field: value}).resolved()
+
+
+def test_bench_cli_refuses_unknown_eval_convolutions_in_one_line():
+    process = subprocess.run(
+        [sys.executable, '-m', 'resnet_tf1', 'bench', '--eval_only',
+         '--eval_convolutions', 'winograd'],
+        capture_output=True, text=True, cwd=REPO_DIR, timeout=300)
+    assert process.returncode == 1
+    assert 'Traceback' not in process.stderr
+    assert process.stderr.strip().splitlines()[-1] == (
+        "error: --eval_convolutions must be one of fast|tf|both, got "
+        "'winograd'")
