@@ -190,6 +190,11 @@ LayerTiming = collections.namedtuple('LayerTiming', [
     'stock_filter_gradient', 'fast_filter_gradient'])
 
 
+# time_layers' candidates, in LayerTiming's order of timings.
+_LAYER_COLUMNS = ('tf', 'dense', 'winograd', 'stock_dx', 'fast_dx',
+                  'stock_dw', 'fast_dw')
+
+
 def _forward_candidates(inputs, kernel, stride, padding):
     """formulation -> forward output of the ones that apply to this conv
     (fast_conv.py's, with their kernels cached as in inference), whether or
@@ -244,7 +249,6 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
             pads = conv_gradients.paddings(in_shape[:2], kernel_shape[:2],
                                            stride, padding)
             candidates = _forward_candidates(inputs, kernel, stride, padding)
-            columns = ['tf', 'dense', 'winograd']
             if gradients:
                 candidates.update(
                     stock_dx=tf1.nn.conv2d_backprop_input(
@@ -256,7 +260,6 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
                         inputs, kernel_shape, grad, strides, padding),
                     fast_dw=conv_gradients.filter_gradient(
                         inputs, grad, kernel_shape[:2], stride, pads))
-                columns += ['stock_dx', 'fast_dx', 'stock_dw', 'fast_dw']
             # Reduced to a scalar so that fetching does not time a copy.
             fetches = {key: tf.reduce_sum(tensor)
                        for key, tensor in candidates.items()}
@@ -272,8 +275,7 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
                         seconds[key].extend(
                             _run_steps(session, fetch, None, 1, 0))
         medians = [statistics.median(seconds[key]) if key in seconds
-                   else None for key in columns]
-        medians += [None] * (len(LayerTiming._fields) - 5 - len(medians))
+                   else None for key in _LAYER_COLUMNS]
         rows.append(LayerTiming(
             name, in_shape, kernel_shape, stride,
             fast_conv.formulation(in_shape[:2], kernel_shape[:2], stride,
