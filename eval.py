@@ -32,6 +32,10 @@ flags.DEFINE_bool('no_ema', False,
 flags.DEFINE_bool('watch', False,
                   'Evaluate each new checkpoint as training writes it, until '
                   'the final step.')
+flags.DEFINE_bool('fast_convolutions', True,
+                  'Compute the small-map convs with fewer multiplications '
+                  '(resnet_tf1/fast_conv.py); --nofast_convolutions: '
+                  'TensorFlow\'s Conv2D everywhere. Same predictions.')
 flags.DEFINE_float('watch_timeout', 3600,
                    'With --watch: give up after this many seconds without a '
                    'new checkpoint.')
@@ -56,12 +60,14 @@ def main(argv):
             split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
             evaluation.watch(FLAGS.model_dir, split, FLAGS.batch_size,
                              use_ema, timeout=FLAGS.watch_timeout,
-                             split_name=FLAGS.split)
+                             split_name=FLAGS.split,
+                             fast_convolutions=FLAGS.fast_convolutions)
             return
         checkpoint, train_config = evaluation.resolve_checkpoint(
             FLAGS.model_dir, FLAGS.checkpoint_path)
         split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
-        evaluator = evaluation.Evaluator(train_config, use_ema)
+        evaluator = evaluation.Evaluator(train_config, use_ema,
+                                         FLAGS.fast_convolutions)
         try:
             result = evaluator.evaluate(checkpoint, split, FLAGS.batch_size)
         finally:

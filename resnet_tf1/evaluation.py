@@ -131,12 +131,12 @@ def write_summary(result, split_name, checkpoint_dir=None):
 
 
 def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
-          report=print, split_name='test'):
+          report=print, split_name='test', fast_convolutions=True):
     """The classic TF1 eval loop: evaluates each new checkpoint of
     `model_dir` as training writes it, until one at the run's final step
     (or `timeout` seconds without a new one). Returns the last EvalResult."""
     train_config = config_lib.load(model_dir)
-    evaluator = Evaluator(train_config, use_ema)
+    evaluator = Evaluator(train_config, use_ema, fast_convolutions)
     result = None
     try:
         for checkpoint in tf1.train.checkpoints_iterator(model_dir,

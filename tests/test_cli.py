@@ -50,6 +50,12 @@ def test_train_then_eval(trained_dir):
     assert match, process.stdout
     assert match.group(1) == '3' and match.group(3) == '10000'
     assert match.group(4) == 'ema'
+    # TF's Conv2D everywhere instead of fast_conv's formulations: the same
+    # line (tests/test_fast_conv.py compares them on a trained model).
+    stock = run('eval.py', '--model_dir', trained_dir, '--data_dir',
+                MNIST_DIR, '--nofast_convolutions')
+    assert stock.returncode == 0, stock.stderr
+    assert stock.stdout.strip().splitlines()[-1] == match.group(0)
 
 
 def test_eval_options(trained_dir):
