@@ -102,7 +102,7 @@ def cluster_task(cluster_json=None, job_name=None, task_index=None,
     "cluster" part of TF_CONFIG), else from the TF_CONFIG variable of
     `environ` ({"cluster": {...}, "task": {"type": ..., "index": ...}}).
     """
-    if cluster_json:
+    if cluster_json is not None:
         try:
             cluster = json.loads(cluster_json)
         except ValueError as error:
@@ -143,6 +143,9 @@ class SyncReplicasHook(tf1.train.SessionRunHook):
     """
 
     def __init__(self, sync_optimizer, is_chief):
+        # Read in after_create_session; a run refused before that (a bad
+        # checkpoint) must not make tf_should_use print a warning at exit.
+        sync_optimizer.ready_for_local_init_op.mark_used()
         self._sync_optimizer = sync_optimizer
         self._is_chief = is_chief
         self._stopping = threading.Event()
@@ -303,6 +306,7 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
     with train_graph.graph.as_default():
         done = [queue.enqueue(task.task_index)
                 for queue in _done_queues(task)]
+    hook = SyncReplicasHook(train_graph.optimizer, is_chief)
     scaffold = tf1.train.Scaffold(saver=train_graph.saver)
     if is_chief:
         checkpoint = checkpoints.latest_checkpoint(model_dir)
@@ -329,9 +333,7 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
               if is_chief else None)
     # MonitoredSession builds its hooks' ops in the default graph.
     with train_graph.graph.as_default(), tf1.train.MonitoredSession(
-            session_creator=creator,
-            hooks=[SyncReplicasHook(train_graph.optimizer, is_chief)]) as \
-            session:
+            session_creator=creator, hooks=[hook]) as session:
         step = int(session.run(train_graph.global_step))
         log('%s: starting at step %d' % (name, step))
         train_graph.inputs.start(session, batcher, step)

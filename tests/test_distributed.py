@@ -42,6 +42,7 @@ def test_cluster_from_flags_and_from_tf_config():
 
 @pytest.mark.parametrize('arguments, environ, message', [
     (('{"ps": ', 'worker', 0), {}, '--cluster: not JSON'),
+    (('', 'worker', 0), {}, '--cluster: not JSON'),
     (('{"worker": ["a:1"]}', 'worker', 0), {},
      '--cluster: the cluster must list exactly the jobs "ps" and "worker"'),
     (('{"ps": [], "worker": ["a:1"]}', 'worker', 0), {},
