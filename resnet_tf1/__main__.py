@@ -102,10 +102,10 @@ flags.DEFINE_integer('intra_op_threads', _TRAIN_DEFAULTS['intra_op_threads'],
                      "bench: 0 = TensorFlow's choice.")
 flags.DEFINE_integer('inter_op_threads', _TRAIN_DEFAULTS['inter_op_threads'],
                      "bench: 0 = TensorFlow's choice.")
-
-# export, predict
 flags.DEFINE_integer('num_devices', _TRAIN_DEFAULTS['num_devices'],
                      'bench: towers (logical CPU devices without GPUs).')
+
+# export, predict
 flags.DEFINE_string('model_dir', None, 'export: the training directory.')
 flags.DEFINE_string('checkpoint_path', None,
                     'export: a checkpoint prefix; default: the newest.')

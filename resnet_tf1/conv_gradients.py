@@ -35,6 +35,8 @@ import contextlib
 
 import tensorflow as tf
 
+from resnet_tf1 import layers
+
 tf1 = tf.compat.v1
 
 GRADIENT_NAME = 'ResnetTf1FastConv2D'
@@ -60,21 +62,9 @@ def use_matmul_filter_gradient(input_pixels, stride):
     return stride == 1 and input_pixels <= 2 * 2
 
 
-def _same_padding(size, kernel, stride):
-    """(output size, pad before, pad after) of TF's 'SAME' padding."""
-    output = -(-size // stride)
-    total = max((output - 1) * stride + kernel - size, 0)
-    return output, total // 2, total - total // 2
-
-
-def _valid_padding(size, kernel, stride):
-    return (size - kernel) // stride + 1, 0, 0
-
-
 def paddings(input_size, kernel_size, stride, padding):
     """((top, bottom), (left, right)) of a 'SAME' or 'VALID' conv."""
-    padding_fn = _same_padding if padding == 'SAME' else _valid_padding
-    return tuple(padding_fn(size, kernel, stride)[1:]
+    return tuple(layers.conv_axis(size, kernel, stride, padding)[1:]
                  for size, kernel in zip(input_size, kernel_size))
 
 

@@ -49,6 +49,8 @@ import numpy as np
 import tensorflow as tf
 import tf_slim as slim
 
+from resnet_tf1 import layers
+
 tf1 = tf.compat.v1
 
 CACHED_KERNELS = 'resnet_tf1_fast_conv_kernels'
@@ -77,14 +79,6 @@ TILE = 4        # output samples per tile and axis
 WINDOW = 6      # input samples per tile and axis (TILE + 3 - 1)
 
 
-def output_size(size, kernel, stride, padding):
-    """(output size, pad before) of one axis of a 'SAME'/'VALID' conv."""
-    if padding == 'VALID':
-        return (size - kernel) // stride + 1, 0
-    output = -(-size // stride)
-    return output, max((output - 1) * stride + kernel - size, 0) // 2
-
-
 def formulation(input_size, kernel_size, stride, padding='SAME',
                 dtype=tf.float32, data_format='NHWC', rate=1):
     """'dense', 'winograd' or 'tf' (TensorFlow's Conv2D) for a conv of
@@ -104,8 +98,8 @@ def formulation(input_size, kernel_size, stride, padding='SAME',
             or rate != 1 or padding not in ('SAME', 'VALID')
             or height is None or width is None):
         return 'tf'
-    out_h, _ = output_size(height, kernel_h, stride, padding)
-    out_w, _ = output_size(width, kernel_w, stride, padding)
+    out_h, _, _ = layers.conv_axis(height, kernel_h, stride, padding)
+    out_w, _, _ = layers.conv_axis(width, kernel_w, stride, padding)
     if out_h < 1 or out_w < 1:
         return 'tf'
     # Dense multiplies every input pixel with every output pixel, the conv
@@ -130,8 +124,8 @@ def dense_kernel(kernel, input_size, stride, padding):
     kernel."""
     (height, width), (kernel_h, kernel_w) = input_size, kernel.shape[:2]
     channels_in, channels_out = kernel.shape[2], kernel.shape[3]
-    out_h, top = output_size(height, kernel_h, stride, padding)
-    out_w, left = output_size(width, kernel_w, stride, padding)
+    out_h, top, _ = layers.conv_axis(height, kernel_h, stride, padding)
+    out_w, left, _ = layers.conv_axis(width, kernel_w, stride, padding)
     # Tap rows top - oy*stride ... + height - 1 for every oy: pad the kernel
     # with zero taps where that leaves it.
     before_h = max(0, (out_h - 1) * stride - top)
@@ -189,7 +183,7 @@ def winograd_transforms(input_size, padding):
     Winograd-domain position, so the products group by position."""
     axes = []
     for size in input_size:
-        output, before = output_size(size, 3, 1, padding)
+        output, before, _ = layers.conv_axis(size, 3, 1, padding)
         axes.append(_winograd_axis(size, output, before))
     (in_h, out_h, tiles_h), (in_w, out_w, tiles_w) = axes
     positions = WINDOW * WINDOW * tiles_h * tiles_w
@@ -221,8 +215,8 @@ def winograd_conv(inputs, kernel, padding):
     channels_out = kernel.shape[2]
     input_transform, output_transform = winograd_transforms(
         (height, width), padding)
-    out_h, _ = output_size(height, 3, 1, padding)
-    out_w, _ = output_size(width, 3, 1, padding)
+    out_h, _, _ = layers.conv_axis(height, 3, 1, padding)
+    out_w, _, _ = layers.conv_axis(width, 3, 1, padding)
     positions = WINDOW * WINDOW
     # [N, H*W, C_in] -> [H*W, N*C_in], so that each transform is one plain
     # MatMul: with tf.einsum instead, a 7x7x128 conv at batch 100 measured
@@ -343,8 +337,10 @@ def _fast_conv2d(inputs, num_outputs, kernel_size, stride, choice, args):
         if choice == 'dense':
             matrix = cached_kernel('dense_weights', dense_kernel(
                 weights, (height, width), stride, padding))
-            out_h, _ = output_size(height, kernel_size[0], stride, padding)
-            out_w, _ = output_size(width, kernel_size[1], stride, padding)
+            out_h, _, _ = layers.conv_axis(height, kernel_size[0], stride,
+                                           padding)
+            out_w, _, _ = layers.conv_axis(width, kernel_size[1], stride,
+                                           padding)
             outputs = dense_conv(inputs, matrix, (out_h, out_w, num_outputs))
         else:
             outputs = winograd_conv(inputs, cached_kernel(

@@ -15,7 +15,9 @@ slim's contract the networks rely on, on top of public `tf.compat.v1` ops:
     its defaults from `arg_scope`.
 
 It also holds the two shape ops of the paper's parameter-free shortcut
-(option A): spatial subsampling and channel zero-padding.
+(option A), spatial subsampling and channel zero-padding, and the one copy of
+TF's 'SAME'/'VALID' padding arithmetic (`conv_axis`) that the rewritten
+convolutions (conv_gradients.py, fast_conv.py) share.
 """
 
 import tensorflow as tf
@@ -97,6 +99,17 @@ def batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001,
         if activation_fn is not None:
             outputs = activation_fn(outputs)
         return outputs
+
+
+def conv_axis(size, kernel, stride, padding):
+    """(output size, padding before, padding after) along one axis of a
+    'SAME' or 'VALID' convolution, as TensorFlow computes them ('SAME' puts
+    the odd pixel after)."""
+    if padding == 'VALID':
+        return (size - kernel) // stride + 1, 0, 0
+    output = -(-size // stride)
+    total = max((output - 1) * stride + kernel - size, 0)
+    return output, total // 2, total - total // 2
 
 
 def subsample(inputs, stride, data_format='NHWC'):

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from resnet_tf1 import conv_gradients
+from resnet_tf1 import layers
 
 tf1 = tf.compat.v1
 
@@ -36,7 +37,7 @@ def _arrays(size, c_in, c_out, kernel, stride, padding, batch=3):
 def _pads(size, kernel, stride, padding):
     if padding == 'VALID':
         return ((0, 0), (0, 0))
-    _, before, after = conv_gradients._same_padding(size, kernel, stride)
+    _, before, after = layers.conv_axis(size, kernel, stride, 'SAME')
     return ((before, after), (before, after))
 
 

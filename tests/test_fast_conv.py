@@ -11,6 +11,7 @@ from resnet_tf1 import config
 from resnet_tf1 import data
 from resnet_tf1 import evaluation
 from resnet_tf1 import fast_conv
+from resnet_tf1 import layers
 from resnet_tf1 import nets
 from resnet_tf1 import resnet
 from resnet_tf1 import training
@@ -80,8 +81,8 @@ def test_dense_equals_conv2d(height, width, c_in, c_out, kernel, stride,
     def dense(images, weights):
         matrix = fast_conv.dense_kernel(weights, (height, width), stride,
                                         padding)
-        out_h, _ = fast_conv.output_size(height, kernel, stride, padding)
-        out_w, _ = fast_conv.output_size(width, kernel, stride, padding)
+        out_h, _, _ = layers.conv_axis(height, kernel, stride, padding)
+        out_w, _, _ = layers.conv_axis(width, kernel, stride, padding)
         return fast_conv.dense_conv(images, matrix, (out_h, out_w, c_out))
     # The same products, summed in another order.
     _compare(dense, x, w, stride, padding, 1e-6)
