@@ -25,6 +25,7 @@ OPTIMIZER = 'gradient_descent'
 MOMENTUM = 0.9               # used with --optimizer momentum only
 
 SAVE_EVERY = 100
+KEEP_CHECKPOINT_EVERY = 1000  # kept for good (0: only the 5 newest)
 LOG_EVERY = 10
 EVAL_BATCH_SIZE = 500
 

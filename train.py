@@ -56,6 +56,9 @@ flags.DEFINE_string('optimizer', data_set.OPTIMIZER,
 flags.DEFINE_float('momentum', data_set.MOMENTUM, 'For --optimizer momentum.')
 flags.DEFINE_integer('save_every', data_set.SAVE_EVERY,
                      'Checkpoint every this many steps (and at the end).')
+flags.DEFINE_integer('keep_checkpoint_every', data_set.KEEP_CHECKPOINT_EVERY,
+                     'Keep the checkpoint of every multiple of this step for '
+                     'good (beyond the 5 newest); 0: keep none.')
 flags.DEFINE_integer('log_every', data_set.LOG_EVERY,
                      'Log a line every this many steps.')
 flags.DEFINE_string('conv_gradients', _STEP['conv_gradients'],
@@ -106,6 +109,7 @@ def train_config_from_flags():
         weight_decay=FLAGS.weight_decay, ema_decay=FLAGS.ema_decay,
         steps=FLAGS.steps, seed=FLAGS.seed, optimizer=FLAGS.optimizer,
         momentum=FLAGS.momentum, save_every=FLAGS.save_every,
+        keep_checkpoint_every=FLAGS.keep_checkpoint_every,
         log_every=FLAGS.log_every,
         conv_gradients=FLAGS.conv_gradients, precision=FLAGS.precision,
         input_pipeline=FLAGS.input_pipeline,

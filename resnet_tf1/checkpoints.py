@@ -65,9 +65,9 @@ def prepare_model_dir(model_dir, train_config):
     return train_config
 
 
-def restore_or_initialize(session, saver, model_dir):
+def restore_or_initialize(session, saver, model_dir, keep_every=0):
     """Restores the newest checkpoint of `model_dir` or initializes every
-    variable; returns the global step."""
+    variable; returns the global step. `keep_every` as for `save`."""
     checkpoint = latest_checkpoint(model_dir)
     if checkpoint:
         check_variables(checkpoint, {
@@ -76,14 +76,46 @@ def restore_or_initialize(session, saver, model_dir):
                 tf1.GraphKeys.GLOBAL_VARIABLES)},
             'the variables of the network being trained')
         saver.restore(session, checkpoint)
+        _continue_rotation(saver, model_dir, keep_every)
     else:
         session.run(tf1.global_variables_initializer())
     return int(session.run(tf1.train.get_global_step(session.graph)))
 
 
-def save(session, saver, model_dir, step):
-    return saver.save(session, os.path.join(model_dir, CHECKPOINT_BASENAME),
+def save(session, saver, model_dir, step, keep_every=0):
+    """Saves a checkpoint of `step`. With `keep_every`, one whose step is a
+    multiple of it is kept for good: taken out of the Saver's rotation of
+    the `max_to_keep` newest (as `keep_checkpoint_every_n_hours` does by
+    time), so the milestones of a long run survive for its curves."""
+    path = saver.save(session, os.path.join(model_dir, CHECKPOINT_BASENAME),
                       global_step=step)
+    if keep_every and step % keep_every == 0:
+        _set_rotation(saver, [rotated for rotated in saver.last_checkpoints
+                              if rotated != path])
+    return path
+
+
+def _continue_rotation(saver, model_dir, keep_every):
+    """Hands a new Saver the rotation of the run it resumes: the checkpoints
+    the `checkpoint` state file lists, less the milestones (the newest one
+    is still listed when the run stopped right after it). A Saver starts
+    with an empty list, so without this a resumed run would never delete
+    the checkpoints written before it."""
+    state = tf1.train.get_checkpoint_state(model_dir)
+    if state:
+        _set_rotation(saver, [
+            path for path in state.all_model_checkpoint_paths
+            if not (keep_every and
+                    int(path.rsplit('-', 1)[1]) % keep_every == 0)])
+
+
+def _set_rotation(saver, paths):
+    """The checkpoints `saver` deletes, oldest first, once it holds more
+    than `max_to_keep` (its own `recover_last_checkpoints` logs a
+    deprecation notice per call)."""
+    saver.set_last_checkpoints_with_time([
+        (path, os.path.getmtime(path + '.index')) for path in paths
+        if os.path.exists(path + '.index')])
 
 
 def check_variables(checkpoint, variables, description):

@@ -120,6 +120,9 @@ class TrainConfig:
     optimizer: str = 'gradient_descent'
     momentum: float = 0.9
     save_every: int = 100
+    # A checkpoint at every multiple of this step is kept for good, outside
+    # the rotation of the 5 newest (0: none), for curves of a long run.
+    keep_checkpoint_every: int = 1000
     log_every: int = 10
     # Examples per epoch, for the one-decay-per-epoch schedule: the size of
     # MNIST's training split (55,000 after the 5,000 validation images).
@@ -168,6 +171,9 @@ class TrainConfig:
                  '--momentum must be in [0, 1), got %s', self.momentum)
         _require(self.save_every >= 1,
                  '--save_every must be at least 1, got %s', self.save_every)
+        _require(self.keep_checkpoint_every >= 0,
+                 '--keep_checkpoint_every must be at least 0, got %s',
+                 self.keep_checkpoint_every)
         _require(self.log_every >= 1,
                  '--log_every must be at least 1, got %s', self.log_every)
         _require(self.conv_gradients in CONV_GRADIENTS,

@@ -325,7 +325,7 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
     def save(step_context):
         # The raw session: a save is not a training step, hooks stay out.
         checkpoints.save(step_context.session, train_graph.saver, model_dir,
-                         step)
+                         step, train_config.keep_checkpoint_every)
 
     name = 'worker %d' % task.task_index
     run_options = tf1.RunOptions(timeout_in_ms=int(step_timeout * 1000))

@@ -311,7 +311,8 @@ def train(train_config, model_dir, train_split, log=print):
                      config=session_config(train_config)) as session, \
             summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
         step = checkpoints.restore_or_initialize(
-            session, train_graph.saver, model_dir)
+            session, train_graph.saver, model_dir,
+            train_config.keep_checkpoint_every)
         if step:
             log('resuming from step %d in %s' % (step, model_dir))
         train_graph.inputs.start(session, batcher, step)
@@ -325,5 +326,6 @@ def train(train_config, model_dir, train_split, log=print):
             step += 1
             progress.report(step, *values)
             if step % train_config.save_every == 0 or step == train_config.steps:
-                checkpoints.save(session, train_graph.saver, model_dir, step)
+                checkpoints.save(session, train_graph.saver, model_dir, step,
+                                 train_config.keep_checkpoint_every)
     return TrainResult(step, progress.losses)

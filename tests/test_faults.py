@@ -144,3 +144,22 @@ def test_kill_9_leaves_a_checkpoint_eval_restores(tmp_path, log_lines,
                              cwd=REPO_DIR, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert 'resuming from step %d' % step in resumed.stdout
+
+
+def _checkpoint_steps(model_dir):
+    return sorted(int(name[len('model.ckpt-'):-len('.index')])
+                  for name in os.listdir(model_dir)
+                  if name.startswith('model.ckpt-') and name.endswith('.index'))
+
+
+def test_milestone_checkpoints_survive_rotation_and_resumption(
+        mnist, tmp_path):
+    config = tiny_train_config(steps=8, save_every=1, keep_checkpoint_every=3)
+    training.train(config, str(tmp_path), mnist.train, log=quiet)
+    # The milestones (3, 6) and the 5 newest others.
+    assert _checkpoint_steps(tmp_path) == [2, 3, 4, 5, 6, 7, 8]
+    resumed = tiny_train_config(seed=None, steps=13, save_every=1,
+                                keep_checkpoint_every=3)
+    training.train(resumed, str(tmp_path), mnist.train, log=quiet)
+    # The resumed run goes on rotating the checkpoints the first one left.
+    assert _checkpoint_steps(tmp_path) == [3, 6, 7, 8, 9, 10, 11, 12, 13]
