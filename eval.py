@@ -12,7 +12,7 @@ from absl import flags
 from resnet_tf1 import cli
 from resnet_tf1 import config
 from resnet_tf1 import data
-from resnet_tf1 import evaluation
+from resnet_tf1.evaluation import evaluate
 
 import data_set
 
@@ -58,22 +58,22 @@ def main(argv):
                     '--watch follows --model_dir; drop --checkpoint_path')
             config.load(FLAGS.model_dir)  # fail now, not after loading data
             split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
-            evaluation.watch(FLAGS.model_dir, split, FLAGS.batch_size,
+            evaluate.watch(FLAGS.model_dir, split, FLAGS.batch_size,
                              use_ema, timeout=FLAGS.watch_timeout,
                              split_name=FLAGS.split,
                              fast_convolutions=FLAGS.fast_convolutions)
             return
-        checkpoint, train_config = evaluation.resolve_checkpoint(
+        checkpoint, train_config = evaluate.resolve_checkpoint(
             FLAGS.model_dir, FLAGS.checkpoint_path)
         split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
-        evaluator = evaluation.Evaluator(train_config, use_ema,
+        evaluator = evaluate.Evaluator(train_config, use_ema,
                                          FLAGS.fast_convolutions)
         try:
             result = evaluator.evaluate(checkpoint, split, FLAGS.batch_size)
         finally:
             evaluator.close()
-        evaluation.write_summary(result, FLAGS.split)
-        print(evaluation.format_result(result))
+        evaluate.write_summary(result, FLAGS.split)
+        print(evaluate.format_result(result))
 
     cli.run(run)
 

@@ -15,7 +15,7 @@ from absl import flags
 from resnet_tf1 import cli
 from resnet_tf1 import config
 from resnet_tf1 import data
-from resnet_tf1 import distributed
+from resnet_tf1.scaling import distributed
 from resnet_tf1 import training
 
 import data_set

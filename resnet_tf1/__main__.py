@@ -35,10 +35,10 @@ from absl import app
 from absl import flags
 
 from resnet_tf1 import cli  # first: quiets TensorFlow's start-up logs
-from resnet_tf1 import bench
+from resnet_tf1.speed import bench
 from resnet_tf1 import config
-from resnet_tf1 import evaluation
-from resnet_tf1 import summary
+from resnet_tf1.evaluation import evaluate
+from resnet_tf1.tools import model_summary
 
 # One source for the defaults: the ModelConfig field defaults (train.py's
 # 28x28x1, 10-class MNIST setting).
@@ -128,13 +128,13 @@ def model_config_from_flags():
 def summary_command():
     model = model_config_from_flags()
     try:
-        model_summary = summary.summarize_model(model)
+        model_summary = model_summary.summarize_model(model)
     except ValueError as error:
         # The flags are valid one by one but not together, e.g. images too
         # small for the stem; the builders say which layer cannot be built.
         raise config.ConfigError('cannot build %s with these flags: %s' % (
             model.name, ' '.join(str(error).split()))) from None
-    print('\n'.join(summary.format_summary(model_summary)))
+    print('\n'.join(model_summary.format_summary(model_summary)))
 
 
 def bench_command():
@@ -202,13 +202,13 @@ def _bench_training(train_config, peak):
 
 
 def export_command():
-    from resnet_tf1 import export
+    from resnet_tf1.evaluation import export
     if not FLAGS.export_dir:
         raise config.ConfigError('--export_dir is required')
     if not (FLAGS.model_dir or FLAGS.checkpoint_path):
         raise config.ConfigError('--model_dir or --checkpoint_path is '
                                  'required')
-    checkpoint, train_config = evaluation.resolve_checkpoint(
+    checkpoint, train_config = evaluate.resolve_checkpoint(
         FLAGS.model_dir, FLAGS.checkpoint_path)
     print('exported %s' % export.export(checkpoint, train_config,
                                         FLAGS.export_dir,
@@ -216,7 +216,7 @@ def export_command():
 
 
 def predict_command(paths):
-    from resnet_tf1 import predict
+    from resnet_tf1.evaluation import predict
     if not FLAGS.export_dir:
         raise config.ConfigError('--export_dir is required')
     if not paths:

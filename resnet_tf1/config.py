@@ -12,9 +12,9 @@ import json
 import os
 from typing import Optional
 
-from resnet_tf1 import nets
-from resnet_tf1 import precision
-from resnet_tf1 import units
+from resnet_tf1.nets import registry
+from resnet_tf1.speed import precision
+from resnet_tf1.nets import units
 
 CONFIG_FILENAME = 'train_config.json'
 NORMS = ('none', 'batch')
@@ -45,7 +45,7 @@ def _require(condition, message, *args):
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """What network to build. `norm`, `shortcut`, `base_depth` and `stem`
-    left as None take the network's own defaults (see `nets.NETWORKS`); one
+    left as None take the network's own defaults (see `registry.NETWORKS`); one
     that does not apply to the network (`shortcut` for AlexNet) stays None,
     and setting it is an error."""
     name: str = 'resnet34'
@@ -61,10 +61,10 @@ class ModelConfig:
     def resolved(self):
         """Validates, and returns a copy with the network's defaults filled."""
         try:
-            network = nets.network(self.name)
+            network = registry.network(self.name)
         except ValueError as error:
             raise ConfigError('--model: %s' % error) from None
-        for field in nets.NETWORK_FIELDS:
+        for field in registry.NETWORK_FIELDS:
             _require(getattr(self, field) is None or field in network.defaults,
                      '--%s does not apply to %s; it takes %s', field,
                      self.name, ', '.join('--' + name
@@ -82,7 +82,7 @@ class ModelConfig:
 
     def validate(self):
         """Checks the values; None is valid for the fields that a network
-        may not take (nets.NETWORK_FIELDS)."""
+        may not take (registry.NETWORK_FIELDS)."""
         _require(self.num_classes >= 2,
                  '--num_classes must be at least 2, got %s', self.num_classes)
         _require(self.norm is None or self.norm in NORMS,
@@ -93,8 +93,8 @@ class ModelConfig:
                  '|'.join(NETWORK_SHORTCUTS), self.shortcut)
         _require(self.base_depth is None or self.base_depth >= 1,
                  '--base_depth must be at least 1, got %s', self.base_depth)
-        _require(self.stem is None or self.stem in nets.STEMS,
-                 '--stem must be one of %s, got %r', '|'.join(nets.STEMS),
+        _require(self.stem is None or self.stem in registry.STEMS,
+                 '--stem must be one of %s, got %r', '|'.join(registry.STEMS),
                  self.stem)
         _require(self.image_size >= 1,
                  '--image_size must be at least 1, got %s', self.image_size)

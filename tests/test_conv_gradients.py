@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1 import conv_gradients
-from resnet_tf1 import layers
+from resnet_tf1.speed import conv_gradients
+from resnet_tf1.nets import layers
 
 tf1 = tf.compat.v1
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from resnet_tf1 import config
-from resnet_tf1 import distributed
+from resnet_tf1.scaling import distributed
 
 from conftest import MNIST_DIR
 from conftest import REPO_DIR

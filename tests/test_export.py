@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config
-from resnet_tf1 import evaluation
-from resnet_tf1 import export
-from resnet_tf1 import predict
+from resnet_tf1.evaluation import evaluate
+from resnet_tf1.evaluation import export
+from resnet_tf1.evaluation import predict
 from resnet_tf1 import training
 
 from conftest import REPO_DIR
@@ -51,7 +51,7 @@ def test_exported_model_gives_evals_accuracy(exported, mnist):
     serving = tf.saved_model.load(version_dir).signatures['serving_default']
     outputs = serving(images=tf.constant(images))
     classes = outputs['classes'].numpy()
-    evaluator = evaluation.Evaluator(config.load(str(model_dir)))
+    evaluator = evaluate.Evaluator(config.load(str(model_dir)))
     result = evaluator.evaluate(checkpoints.latest_checkpoint(str(model_dir)),
                                 mnist.test.__class__(images, labels), 100)
     assert result.accuracy == pytest.approx(np.mean(classes == labels))

@@ -9,11 +9,11 @@ import tf_slim as slim
 
 from resnet_tf1 import config
 from resnet_tf1 import data
-from resnet_tf1 import evaluation
-from resnet_tf1 import fast_conv
-from resnet_tf1 import layers
-from resnet_tf1 import nets
-from resnet_tf1 import resnet
+from resnet_tf1.evaluation import evaluate
+from resnet_tf1.speed import fast_conv
+from resnet_tf1.nets import layers
+from resnet_tf1.nets import registry
+from resnet_tf1.nets import resnet
 from resnet_tf1 import training
 
 from conftest import tiny_train_config
@@ -219,7 +219,7 @@ def test_resnet34_uses_the_fast_formulations_on_stages_3_and_4():
         with graph.as_default():
             images, _ = training.input_placeholders(model)
             with fast_conv.inference_formulations(fast):
-                nets.build(model, images, is_training=False)
+                registry.build(model, images, is_training=False)
             counts[fast] = (
                 [op.type for op in graph.get_operations()].count('Conv2D'),
                 sorted(v.op.name.split('/')[-1] for v in
@@ -248,8 +248,8 @@ def test_evaluator_accuracy_is_the_same_with_and_without(mnist, tmp_path):
                    log=lambda _: None)
     loaded = config.load(str(tmp_path))
     split = data.Split(mnist.test.images[:500], mnist.test.labels[:500])
-    fast = evaluation.Evaluator(loaded)
-    stock = evaluation.Evaluator(loaded, fast_convolutions=False)
+    fast = evaluate.Evaluator(loaded)
+    stock = evaluate.Evaluator(loaded, fast_convolutions=False)
     try:
         accuracies = []
         for step in (20, 40):
@@ -283,7 +283,7 @@ def test_batch_norm_network_evaluates_the_same(mnist, tmp_path):
     checkpoint = str(tmp_path / 'model.ckpt-3')
     results = []
     for fast in (True, False):
-        evaluator = evaluation.Evaluator(loaded, fast_convolutions=fast)
+        evaluator = evaluate.Evaluator(loaded, fast_convolutions=fast)
         try:
             results.append(_evaluate(evaluator, checkpoint, split))
         finally:

@@ -18,13 +18,13 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import alexnet
+from resnet_tf1.nets import alexnet
 from resnet_tf1 import config
-from resnet_tf1 import densenet
-from resnet_tf1 import nets
-from resnet_tf1 import resnet
-from resnet_tf1 import summary
-from resnet_tf1 import units
+from resnet_tf1.nets import densenet
+from resnet_tf1.nets import registry
+from resnet_tf1.nets import resnet
+from resnet_tf1.tools import model_summary
+from resnet_tf1.nets import units
 
 from conftest import REPO_DIR
 
@@ -61,7 +61,7 @@ def parameter_count(graph):
 
 
 def imagenet_config(name):
-    takes_shortcut = 'shortcut' in nets.network(name).defaults
+    takes_shortcut = 'shortcut' in registry.network(name).defaults
     return config.ModelConfig(
         name=name, num_classes=1000, norm=IMAGENET[name][2],
         shortcut='B' if takes_shortcut else None, stem='imagenet',
@@ -71,10 +71,10 @@ def imagenet_config(name):
 @pytest.mark.parametrize('name', sorted(IMAGENET))
 def test_imagenet_parameters_and_macs_match_torchvision(name):
     parameters, gmacs, _ = IMAGENET[name]
-    graph, logits, _ = summary.build_inference_graph(imagenet_config(name))
+    graph, logits, _ = model_summary.build_inference_graph(imagenet_config(name))
     assert logits.shape.as_list() == [1, 1000]
     assert parameter_count(graph) == parameters
-    table = summary.summarize(graph)
+    table = model_summary.summarize(graph)
     assert table.parameters == parameters
     assert sum(row.parameters for row in table.rows) == parameters
     assert round(table.macs / 1e9, 2) == gmacs
@@ -86,7 +86,7 @@ def cifar_graph(name):
     model = config.ModelConfig(name=name, norm='batch', shortcut='A',
                                image_size=32, channels=3).resolved()
     assert model.stem == 'cifar' and model.base_depth == 16
-    graph, _, _ = summary.build_inference_graph(model)
+    graph, _, _ = model_summary.build_inference_graph(model)
     return graph
 
 
@@ -183,8 +183,8 @@ for _depth, _units in ((20, 3), (32, 5), (44, 7), (56, 9), (110, 18)):
 
 
 def test_every_registered_network_is_pinned():
-    assert sorted(END_POINTS) == sorted(nets.NETWORKS)
-    assert set(alexnet.STEMS) == set(resnet.STEMS) == set(nets.STEMS)
+    assert sorted(END_POINTS) == sorted(registry.NETWORKS)
+    assert set(alexnet.STEMS) == set(resnet.STEMS) == set(registry.STEMS)
 
 
 def tiny_config(name, **fields):
@@ -199,7 +199,7 @@ def build_tiny(model, is_training=False):
         # that diverged at step 3 in about one run of many.
         tf1.set_random_seed(0)
         images = tf1.placeholder(tf.float32, [TINY_BATCH, 28, 28, 1])
-        logits, end_points = nets.build(model, images, is_training)
+        logits, end_points = registry.build(model, images, is_training)
     return graph, images, logits, end_points
 
 
@@ -230,7 +230,7 @@ def fast_session(graph):
     return tf1.Session(graph=graph, config=session_config)
 
 
-@pytest.mark.parametrize('name', sorted(nets.NETWORKS))
+@pytest.mark.parametrize('name', sorted(registry.NETWORKS))
 def test_tiny_network_logits_and_end_points(name):
     count, top_level, (probe, probe_shape) = END_POINTS[name]
     tiny = tiny_train_graph(name)
@@ -243,7 +243,7 @@ def test_tiny_network_logits_and_end_points(name):
     assert tiny.end_points[name + '/logits'] is tiny.logits
 
 
-@pytest.mark.parametrize('name', sorted(nets.NETWORKS))
+@pytest.mark.parametrize('name', sorted(registry.NETWORKS))
 def test_tiny_network_trains_on_mnist_without_nans(name, mnist):
     tiny = tiny_train_graph(name)
     with fast_session(tiny.graph) as session:
@@ -403,7 +403,7 @@ def test_registry_defaults_fill_only_what_applies():
     for name in ('alexnet', 'densenet121', 'plain18'):
         with tf.Graph().as_default():
             with pytest.raises(ValueError, match='no shortcut connections'):
-                nets.network(name).fn(
+                registry.network(name).fn(
                     tf.zeros([1, 28, 28, 1]), num_classes=10, base_depth=2,
                     stem_kind='mnist', shortcut_kind='B', data_format='NHWC')
 
@@ -433,7 +433,7 @@ def test_summary_cli_counts_from_the_built_graph():
     assert last, lines[-1]
     # The same counts from the same configuration built here.
     graph = cifar_graph('cifar_resnet20')
-    table = summary.summarize(graph)
+    table = model_summary.summarize(graph)
     assert int(last.group(1)) == parameter_count(graph) == 269_722
     assert int(last.group(2)) == table.macs
     assert lines[0].split() == ['layer', 'output', 'params', 'MACs']
@@ -452,5 +452,5 @@ def test_summary_cli_bad_model_is_one_line():
     assert 'Traceback' not in process.stderr
     assert own_stderr == [
         'error: --model: unknown model %r; valid models: %s' % (
-            'resnet35', ', '.join(sorted(nets.NETWORKS)))]
+            'resnet35', ', '.join(sorted(registry.NETWORKS)))]
     assert process.stdout == ''

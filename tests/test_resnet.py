@@ -6,9 +6,9 @@ import tensorflow as tf
 import tf_slim as slim
 
 from resnet_tf1 import config
-from resnet_tf1 import nets
-from resnet_tf1 import resnet
-from resnet_tf1 import units
+from resnet_tf1.nets import registry
+from resnet_tf1.nets import resnet
+from resnet_tf1.nets import units
 
 tf1 = tf.compat.v1
 
@@ -19,7 +19,7 @@ def build(model, batch=None, is_training=False):
         images = tf1.placeholder(
             tf.float32, [batch, model.image_size, model.image_size,
                          model.channels])
-        logits, end_points = nets.build(model, images, is_training)
+        logits, end_points = registry.build(model, images, is_training)
     return graph, images, logits, end_points
 
 

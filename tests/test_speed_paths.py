@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1 import bench
+from resnet_tf1.speed import bench
 from resnet_tf1 import config
 from resnet_tf1 import training
 

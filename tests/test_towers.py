@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from resnet_tf1 import config
 from resnet_tf1 import data
-from resnet_tf1 import evaluation
+from resnet_tf1.evaluation import evaluate
 from resnet_tf1 import training
 
 from conftest import tiny_train_config
@@ -129,7 +129,7 @@ def test_two_towers_train_repeatably_and_evaluate_as_one_network(
     assert again.losses == first.losses[:3]
     # The checkpoint holds a single network: the evaluator (one device)
     # restores it.
-    evaluator = evaluation.Evaluator(config.load(str(tmp_path / 'a')))
+    evaluator = evaluate.Evaluator(config.load(str(tmp_path / 'a')))
     try:
         result = evaluator.evaluate(
             tf1.train.latest_checkpoint(str(tmp_path / 'a')), fixed,

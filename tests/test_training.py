@@ -9,7 +9,7 @@ import tensorflow as tf
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config
 from resnet_tf1 import data
-from resnet_tf1 import evaluation
+from resnet_tf1.evaluation import evaluate
 from resnet_tf1 import training
 
 from conftest import tiny_train_config
@@ -102,8 +102,8 @@ def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
     name = 'resnet34/block2/unit_1/conv1/weights'
     shadow = saved[name + '/ExponentialMovingAverage']
     assert not np.array_equal(shadow, saved[name])
-    checkpoint, loaded_config = evaluation.resolve_checkpoint(str(tmp_path))
-    evaluator = evaluation.Evaluator(loaded_config, use_ema=use_ema)
+    checkpoint, loaded_config = evaluate.resolve_checkpoint(str(tmp_path))
+    evaluator = evaluate.Evaluator(loaded_config, use_ema=use_ema)
     try:
         small = data.Split(mnist.test.images[:20], mnist.test.labels[:20])
         result = evaluator.evaluate(checkpoint, small, batch_size=7)
@@ -124,8 +124,8 @@ def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
 
 def test_eval_accuracy_does_not_depend_on_batch_size(mnist, tmp_path):
     training.train(tiny_train_config(), str(tmp_path), mnist.train, log=quiet)
-    checkpoint, loaded_config = evaluation.resolve_checkpoint(str(tmp_path))
-    evaluator = evaluation.Evaluator(loaded_config)
+    checkpoint, loaded_config = evaluate.resolve_checkpoint(str(tmp_path))
+    evaluator = evaluate.Evaluator(loaded_config)
     try:
         split = data.Split(mnist.test.images[:500], mnist.test.labels[:500])
         results = {evaluator.evaluate(checkpoint, split, size).accuracy
@@ -228,9 +228,9 @@ def test_training_and_evaluation_write_tensorboard_scalars(mnist, tmp_path):
     assert [step for step, _ in scalars['loss']] == [2, 4]
     assert scalars['learning_rate'][0][1] == pytest.approx(0.03)
     checkpoint = checkpoints.latest_checkpoint(str(tmp_path))
-    result = evaluation.Evaluator(train_config).evaluate(
+    result = evaluate.Evaluator(train_config).evaluate(
         checkpoint, mnist.validation, 1000)
-    evaluation.write_summary(result, 'validation')
+    evaluate.write_summary(result, 'validation')
     written = summaries.read_scalars(
         str(tmp_path / 'eval_validation'))['accuracy']
     assert written == [(4, pytest.approx(result.accuracy))]

@@ -25,7 +25,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from resnet_tf1 import nets
+from resnet_tf1.nets import registry
 
 tf1 = tf.compat.v1
 
@@ -134,7 +134,7 @@ def build_inference_graph(model):
                          model.channels], name='images')
         if model.data_format == 'NCHW':
             images = tf.transpose(images, [0, 3, 1, 2])
-        logits, end_points = nets.build(model, images, is_training=False)
+        logits, end_points = registry.build(model, images, is_training=False)
     return graph, logits, end_points
 
 

@@ -14,10 +14,10 @@ import collections
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import fast_conv
-from resnet_tf1 import layers
-from resnet_tf1 import precision
-from resnet_tf1 import units
+from resnet_tf1.speed import fast_conv
+from resnet_tf1.nets import layers
+from resnet_tf1.speed import precision
+from resnet_tf1.nets import units
 
 tf1 = tf.compat.v1
 

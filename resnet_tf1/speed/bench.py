@@ -25,11 +25,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from resnet_tf1 import conv_gradients
+from resnet_tf1.speed import conv_gradients
 from resnet_tf1 import data
-from resnet_tf1 import fast_conv
-from resnet_tf1 import nets
-from resnet_tf1 import summary
+from resnet_tf1.speed import fast_conv
+from resnet_tf1.nets import registry
+from resnet_tf1.tools import model_summary
 from resnet_tf1 import training
 
 tf1 = tf.compat.v1
@@ -69,7 +69,7 @@ def gemm_peak(size=4096, repeats=3):
 def forward_macs(model):
     """Per-image MACs of a (frozen, hashable) ModelConfig, counted once from
     its built graph: every timing of one bench run needs them."""
-    return summary.summarize_model(model).macs
+    return model_summary.summarize_model(model).macs
 
 
 def training_flops(model, batch_size):
@@ -176,7 +176,7 @@ def time_evaluation(train_config, batch_size, steps=10, warmup=2,
 def time_keras(train_config, steps=10, warmup=3, label='keras'):
     """Seconds per step of Keras 3 `model.fit` on the same network (see
     keras_peer.py), with Keras' own defaults for compilation."""
-    from resnet_tf1 import keras_peer  # imports Keras only when asked
+    from resnet_tf1.speed import keras_peer  # imports Keras only when asked
     return _timing(label, train_config.batch_size,
                    keras_peer.fit_step_seconds(train_config, steps, warmup),
                    training_flops(train_config.model,
@@ -228,7 +228,7 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
     graph = tf.Graph()
     with graph.as_default():
         images, _ = training.input_placeholders(model)
-        nets.build(model, images, is_training=True)
+        registry.build(model, images, is_training=True)
         convs = [op for op in graph.get_operations() if op.type == 'Conv2D']
         shapes = [(op.name, op.inputs[0].shape[1:].as_list(),
                    op.inputs[1].shape.as_list(), op.get_attr('strides')[1],

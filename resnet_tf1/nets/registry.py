@@ -20,9 +20,9 @@ import functools
 
 import tf_slim as slim
 
-from resnet_tf1 import alexnet
-from resnet_tf1 import densenet
-from resnet_tf1 import resnet
+from resnet_tf1.nets import alexnet
+from resnet_tf1.nets import densenet
+from resnet_tf1.nets import resnet
 
 # The ModelConfig fields whose meaning depends on the network.
 NETWORK_FIELDS = ('norm', 'shortcut', 'base_depth', 'stem')

@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import config as config_lib
-from resnet_tf1 import resnet
-from resnet_tf1 import units
+from resnet_tf1.nets import resnet
+from resnet_tf1.nets import units
 
 
 def _blocks(model):

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
-from resnet_tf1 import fast_conv
+from resnet_tf1.speed import fast_conv
 from resnet_tf1 import summaries
 from resnet_tf1 import training
 

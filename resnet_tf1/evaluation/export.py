@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
-from resnet_tf1 import evaluation
+from resnet_tf1.evaluation import evaluate
 from resnet_tf1 import training
 
 tf1 = tf.compat.v1
@@ -72,7 +72,7 @@ def export(checkpoint, train_config, export_dir, use_ema=True):
     (graph, images, images_uint8, classes, probabilities, classes_uint8,
      probabilities_uint8, global_step) = _serving_graph(train_config)
     with graph.as_default():
-        var_list = evaluation.variables_to_restore(train_config, use_ema)
+        var_list = evaluate.variables_to_restore(train_config, use_ema)
         checkpoints.check_variables(
             checkpoint, var_list, 'the %s that %s describes' % (
                 train_config.model.name, config_lib.CONFIG_FILENAME))

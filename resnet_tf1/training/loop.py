@@ -18,12 +18,12 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
-from resnet_tf1 import conv_gradients
+from resnet_tf1.speed import conv_gradients
 from resnet_tf1 import data
-from resnet_tf1 import nets
-from resnet_tf1 import precision
+from resnet_tf1.nets import registry
+from resnet_tf1.speed import precision
 from resnet_tf1 import summaries
-from resnet_tf1 import towers
+from resnet_tf1.scaling import towers
 
 tf1 = tf.compat.v1
 
@@ -139,7 +139,7 @@ def network_logits(train_config, images, is_training, weight_decay=0.0):
             graph, train_config.conv_gradients == 'fast'), \
             precision.compute_precision(train_config.precision), \
             _xla(train_config.xla):
-        logits, _ = nets.build(model, inputs, is_training=is_training,
+        logits, _ = registry.build(model, inputs, is_training=is_training,
                                weight_decay=weight_decay)
     return tf.cast(logits, tf.float32)
 

@@ -30,8 +30,8 @@ import numpy as np
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import layers
-from resnet_tf1 import precision
+from resnet_tf1.nets import layers
+from resnet_tf1.speed import precision
 
 tf1 = tf.compat.v1
 

@@ -19,8 +19,8 @@ Shortcut kinds (the paper's section 3.3 options):
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import fast_conv
-from resnet_tf1 import layers
+from resnet_tf1.speed import fast_conv
+from resnet_tf1.nets import layers
 
 tf1 = tf.compat.v1
 

@@ -32,9 +32,9 @@ import collections
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import layers
-from resnet_tf1 import precision
-from resnet_tf1 import resnet
+from resnet_tf1.nets import layers
+from resnet_tf1.speed import precision
+from resnet_tf1.nets import resnet
 
 tf1 = tf.compat.v1
 

@@ -49,7 +49,7 @@ import numpy as np
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import layers
+from resnet_tf1.nets import layers
 
 tf1 = tf.compat.v1
 

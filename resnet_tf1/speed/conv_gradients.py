@@ -35,7 +35,7 @@ import contextlib
 
 import tensorflow as tf
 
-from resnet_tf1 import layers
+from resnet_tf1.nets import layers
 
 tf1 = tf.compat.v1
 
