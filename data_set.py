@@ -3,17 +3,22 @@
 
 The article also had CONV_SIZE = 3 and CONV_DEEP = 64 here. Kernel size and
 width are architecture, not training knobs, so they live in the network
-table of resnet_tf1/resnet.py (3x3 unit convs; resnet18-152 start at 64
+table of resnet_tf1/nets/resnet.py (3x3 unit convs; resnet18-152 start at 64
 channels, the CIFAR nets at 16) and `--base_depth` overrides the width.
 The norm, shortcut and stem defaults are per network too, in the registry
-(resnet_tf1/nets.py): the ResNets keep the article's, no batch norm and the
-zero-padding shortcut (the paper's option A).
+(resnet_tf1/nets/registry.py): the ResNets keep the article's, no batch
+norm and the zero-padding shortcut (the paper's option A).
+
+resnet_tf1/config.py's TrainConfig and ModelConfig take their defaults
+from here, and the CLIs' flags (resnet_tf1/flags_core.py) from those.
 """
 
 MODEL = 'resnet34'
 NUM_LABELS = 10
 IMAGE_SIZE = 28
 IMAGE_CHANNELS = 1
+VALIDATION_SIZE = 5000       # the first training images, as TF1's input_data
+TRAIN_EXAMPLES = 60000 - VALIDATION_SIZE  # one epoch, for the LR decay
 
 BATCH_SIZE = 100
 LEARNING_RATE_BASE = 0.03

@@ -9,33 +9,28 @@ network is rebuilt from the training config saved in --model_dir.
 from absl import app
 from absl import flags
 
-from resnet_tf1 import cli
+from resnet_tf1 import cli  # first: quiets TensorFlow before it loads
 from resnet_tf1 import config
-from resnet_tf1 import data
+from resnet_tf1 import flags_core
+from resnet_tf1.data import mnist
+from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
 
 import data_set
 
-flags.DEFINE_string('model_dir', data_set.MODEL_DIR,
-                    'Where train.py wrote checkpoints.')
-flags.DEFINE_string('checkpoint_path', None,
-                    'A specific checkpoint (e.g. MNIST_model/model.ckpt-300) '
-                    'instead of the newest in --model_dir.')
-flags.DEFINE_string('data_dir', data_set.DATA_DIR,
-                    'MNIST .gz files; downloaded there if missing.')
+flags_core.define_model_dir('Where train.py wrote checkpoints.')
+flags_core.define_checkpoint()
+flags_core.define_data_dir()
+flags_core.define_batch_size(
+    data_set.EVAL_BATCH_SIZE,
+    'Images per evaluation batch (any size works).')
+flags_core.define_inference_convolutions()
+flags_core.define_verbose()
 flags.DEFINE_enum('split', 'test', ['test', 'validation'],
                   'Which split to evaluate.')
-flags.DEFINE_integer('batch_size', data_set.EVAL_BATCH_SIZE,
-                     'Images per evaluation batch (any size works).')
-flags.DEFINE_bool('no_ema', False,
-                  'Evaluate the raw weights instead of their moving average.')
 flags.DEFINE_bool('watch', False,
                   'Evaluate each new checkpoint as training writes it, until '
                   'the final step.')
-flags.DEFINE_bool('fast_convolutions', True,
-                  'Compute the small-map convs with fewer multiplications '
-                  '(resnet_tf1/fast_conv.py); --nofast_convolutions: '
-                  'TensorFlow\'s Conv2D everywhere. Same predictions.')
 flags.DEFINE_float('watch_timeout', 3600,
                    'With --watch: give up after this many seconds without a '
                    'new checkpoint.')
@@ -49,25 +44,31 @@ def main(argv):
 
     def run():
         if FLAGS.batch_size < 1:
-            raise config.ConfigError('--batch_size must be at least 1, got %d'
-                                     % FLAGS.batch_size)
-        use_ema = not FLAGS.no_ema
+            raise ConfigError('--batch_size must be at least 1, got %d' %
+                              FLAGS.batch_size)
+        if FLAGS.inference_convolutions not in (
+                flags_core.INFERENCE_CONVOLUTIONS):
+            raise ConfigError(
+                '--inference_convolutions must be one of %s, got %r' % (
+                    '|'.join(flags_core.INFERENCE_CONVOLUTIONS),
+                    FLAGS.inference_convolutions))
         if FLAGS.watch:
             if FLAGS.checkpoint_path:
-                raise config.ConfigError(
+                raise ConfigError(
                     '--watch follows --model_dir; drop --checkpoint_path')
             config.load(FLAGS.model_dir)  # fail now, not after loading data
-            split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
+            split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
             evaluate.watch(FLAGS.model_dir, split, FLAGS.batch_size,
-                             use_ema, timeout=FLAGS.watch_timeout,
-                             split_name=FLAGS.split,
-                             fast_convolutions=FLAGS.fast_convolutions)
+                           FLAGS.ema, timeout=FLAGS.watch_timeout,
+                           split_name=FLAGS.split,
+                           inference_convolutions=(
+                               FLAGS.inference_convolutions))
             return
         checkpoint, train_config = evaluate.resolve_checkpoint(
             FLAGS.model_dir, FLAGS.checkpoint_path)
-        split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
-        evaluator = evaluate.Evaluator(train_config, use_ema,
-                                         FLAGS.fast_convolutions)
+        split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
+        evaluator = evaluate.Evaluator(train_config, FLAGS.ema,
+                                       FLAGS.inference_convolutions)
         try:
             result = evaluator.evaluate(checkpoint, split, FLAGS.batch_size)
         finally:

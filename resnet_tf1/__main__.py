@@ -11,159 +11,112 @@ Commands:
   bench     steady-state training images/s of this project's default path
             and of the plain TF1 path (TF's conv kernels), in one run, with
             the GEMM peak measured alongside, then evaluation images/s with
-            fast_conv.py's convolutions and with TF's (`--eval_convolutions`),
-            alternating; `--eval_only` skips training, `--compare keras` adds
-            Keras 3 `model.fit` on the same network, `--layers` times every
-            conv's forward formulations and gradients. See
-            resnet_tf1/bench.py.
-  export    --model_dir D --export_dir E [--checkpoint_path P] [--no_ema]:
+            fast_conv.py's convolutions and with TF's
+            (`--inference_convolutions`), alternating; `--eval_only` skips
+            training, `--compare keras` adds Keras 3 `model.fit` on the same
+            network, `--layers` times every conv's forward formulations and
+            gradients. See resnet_tf1/speed/bench.py.
+  export    --model_dir D --export_dir E [--checkpoint_path P] [--noema]:
             SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
-            from the EMA weights. See resnet_tf1/export.py.
+            from the EMA weights. See resnet_tf1/evaluation/export.py.
   predict   --export_dir E IMAGE...: top-3 classes of each image file.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
-model flags below are shared by every command, so a new command (export,
-predict, bench) adds its entry and any flags of its own here, and its
-library code in its own module. Unset model flags take the network's
-defaults (see resnet_tf1/nets.py); bad flags are one line and exit 1.
+model flags are shared by every command, so a new command adds its entry
+and its flag groups here (flags_core.py defines them), and its library code
+in its own module. Unset model flags take the network's defaults (see
+resnet_tf1/nets/registry.py); bad flags are one line and exit 1.
 """
 
 import dataclasses
-import logging
 
 from absl import app
 from absl import flags
 
-from resnet_tf1 import cli  # first: quiets TensorFlow's start-up logs
-from resnet_tf1.speed import bench
+from resnet_tf1 import cli  # first: quiets TensorFlow before it loads
 from resnet_tf1 import config
+from resnet_tf1 import flags_core
+from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
+from resnet_tf1.speed import bench
 from resnet_tf1.tools import model_summary
 
-# One source for the defaults: the ModelConfig field defaults (train.py's
-# 28x28x1, 10-class MNIST setting).
-_MODEL_DEFAULTS = {field.name: field.default
-                   for field in dataclasses.fields(config.ModelConfig)}
-_TRAIN_DEFAULTS = {field.name: field.default
-                   for field in dataclasses.fields(config.TrainConfig)}
+import data_set
 
-flags.DEFINE_string('model', _MODEL_DEFAULTS['name'],
-                    'Network name (see resnet_tf1/nets.py).')
-flags.DEFINE_integer('image_size', _MODEL_DEFAULTS['image_size'],
-                     'Input height and width.')
-flags.DEFINE_integer('channels', _MODEL_DEFAULTS['channels'],
-                     'Input channels.')
-flags.DEFINE_integer('num_classes', _MODEL_DEFAULTS['num_classes'],
-                     'Width of the logits.')
-flags.DEFINE_string('norm', None,
-                    "none | batch; default: the network's own.")
-flags.DEFINE_string('shortcut', None,
-                    'A (zero-pad) | B (projection) | C (always project), '
-                    "for residual nets; default: the network's own.")
-flags.DEFINE_integer('base_depth', None,
-                     "First-stage width (DenseNet: growth rate); default: "
-                     "the network's own.")
-flags.DEFINE_string('stem', None,
-                    "mnist | cifar | imagenet; default: the network's own.")
-flags.DEFINE_string('data_format', _MODEL_DEFAULTS['data_format'],
-                    'NHWC | NCHW.')
+flags_core.define_model(shape=True)
+flags_core.define_performance()
+flags_core.define_verbose()
 
 # bench
-flags.DEFINE_integer('batch_size', 100, 'bench: images per training step.')
-flags.DEFINE_integer('eval_batch_size', 500,
+flags_core.define_batch_size(help_text='bench: images per training step.')
+flags_core.define_steps(10, 'bench: timed steps per measurement.')
+flags.DEFINE_integer('eval_batch_size', data_set.EVAL_BATCH_SIZE,
                      'bench: images per evaluation batch.')
-flags.DEFINE_integer('steps', 10, 'bench: timed steps per measurement.')
 flags.DEFINE_integer('warmup', 3, 'bench: untimed steps before timing.')
 flags.DEFINE_string('compare', None, 'bench: keras, to time Keras 3 too.')
 flags.DEFINE_boolean('peer', True,
-                     'bench: also time the plain TF1 path (TF\'s own conv '
+                     "bench: also time the plain TF1 path (TF's own conv "
                      'gradients) and print the ratio.')
 flags.DEFINE_boolean('layers', False,
-                     'bench: time each conv\'s forward formulations and '
+                     "bench: time each conv's forward formulations and "
                      'gradients instead.')
 flags.DEFINE_boolean('layer_gradients', True,
                      'bench --layers: also time the gradients (at batch 500, '
-                     'TF\'s take minutes).')
+                     "TF's take minutes).")
 flags.DEFINE_boolean('eval_only', False,
                      'bench: time evaluation only, not training.')
-flags.DEFINE_string('eval_convolutions', 'both',
-                    'bench: fast | tf | both: evaluation with fast_conv.py\'s '
-                    'formulations (what eval.py runs), TF\'s Conv2D, or both '
-                    'alternating.')
-flags.DEFINE_string('conv_gradients', _TRAIN_DEFAULTS['conv_gradients'],
-                    "bench: fast | tf, for the project's path.")
-flags.DEFINE_string('input_pipeline', _TRAIN_DEFAULTS['input_pipeline'],
-                    'bench: feed | dataset (see train.py --helpfull).')
-flags.DEFINE_string('precision', _TRAIN_DEFAULTS['precision'],
-                    'bench: float32 | bf16.')
-flags.DEFINE_boolean('xla', _TRAIN_DEFAULTS['xla'],
-                     'bench: compile with XLA.')
-flags.DEFINE_integer('intra_op_threads', _TRAIN_DEFAULTS['intra_op_threads'],
-                     "bench: 0 = TensorFlow's choice.")
-flags.DEFINE_integer('inter_op_threads', _TRAIN_DEFAULTS['inter_op_threads'],
-                     "bench: 0 = TensorFlow's choice.")
-flags.DEFINE_integer('num_devices', _TRAIN_DEFAULTS['num_devices'],
-                     'bench: towers (logical CPU devices without GPUs).')
+flags_core.define_inference_convolutions(
+    bench.INFERENCE_CONVOLUTIONS + ('both',))
 
 # export, predict
-flags.DEFINE_string('model_dir', None, 'export: the training directory.')
-flags.DEFINE_string('checkpoint_path', None,
-                    'export: a checkpoint prefix; default: the newest.')
+flags_core.define_model_dir('export: the training directory.')
+flags_core.define_checkpoint()
 flags.DEFINE_string('export_dir', None,
                     'export: where version <step>/ goes; predict: an '
                     'export (its newest version) or one version directory.')
-flags.DEFINE_boolean('no_ema', False, 'export: the raw weights instead.')
 
 FLAGS = flags.FLAGS
 
 
 def model_config_from_flags():
-    return config.ModelConfig(
-        name=FLAGS.model, num_classes=FLAGS.num_classes, norm=FLAGS.norm,
-        shortcut=FLAGS.shortcut, base_depth=FLAGS.base_depth, stem=FLAGS.stem,
-        image_size=FLAGS.image_size, channels=FLAGS.channels,
-        data_format=FLAGS.data_format).resolved()
+    return flags_core.model_config(shape=True).resolved()
 
 
 def summary_command():
     model = model_config_from_flags()
     try:
-        model_summary = model_summary.summarize_model(model)
+        table = model_summary.summarize_model(model)
     except ValueError as error:
         # The flags are valid one by one but not together, e.g. images too
         # small for the stem; the builders say which layer cannot be built.
-        raise config.ConfigError('cannot build %s with these flags: %s' % (
+        raise ConfigError('cannot build %s with these flags: %s' % (
             model.name, ' '.join(str(error).split()))) from None
-    print('\n'.join(model_summary.format_summary(model_summary)))
+    print('\n'.join(model_summary.format_summary(table)))
 
 
 def bench_command():
     if FLAGS.compare not in (None, 'keras'):
-        raise config.ConfigError('--compare must be keras, got %r' %
+        raise ConfigError('--compare must be keras, got %r' %
                                  FLAGS.compare)
     for flag in ('steps', 'batch_size', 'eval_batch_size'):
         if getattr(FLAGS, flag) < 1:
-            raise config.ConfigError('--%s must be at least 1, got %s' % (
+            raise ConfigError('--%s must be at least 1, got %s' % (
                 flag, getattr(FLAGS, flag)))
     if FLAGS.warmup < 0:
-        raise config.ConfigError('--warmup must be at least 0, got %s' %
+        raise ConfigError('--warmup must be at least 0, got %s' %
                                  FLAGS.warmup)
-    if FLAGS.eval_convolutions == 'both':
-        eval_convolutions = bench.EVAL_CONVOLUTIONS
-    elif FLAGS.eval_convolutions in bench.EVAL_CONVOLUTIONS:
-        eval_convolutions = (FLAGS.eval_convolutions,)
+    if FLAGS.inference_convolutions == 'both':
+        convolutions = bench.INFERENCE_CONVOLUTIONS
+    elif FLAGS.inference_convolutions in bench.INFERENCE_CONVOLUTIONS:
+        convolutions = (FLAGS.inference_convolutions,)
     else:
-        raise config.ConfigError(
-            '--eval_convolutions must be one of %s|both, got %r' % (
-                '|'.join(bench.EVAL_CONVOLUTIONS), FLAGS.eval_convolutions))
+        raise ConfigError(
+            '--inference_convolutions must be one of %s|both, got %r' % (
+                '|'.join(bench.INFERENCE_CONVOLUTIONS),
+                FLAGS.inference_convolutions))
     train_config = config.TrainConfig(
         model=model_config_from_flags(), batch_size=FLAGS.batch_size,
-        seed=0, conv_gradients=FLAGS.conv_gradients,
-        precision=FLAGS.precision,
-        input_pipeline=FLAGS.input_pipeline, xla=FLAGS.xla,
-        intra_op_threads=FLAGS.intra_op_threads,
-        inter_op_threads=FLAGS.inter_op_threads,
-        num_devices=FLAGS.num_devices).resolved()
+        seed=0, **flags_core.performance_fields()).resolved()
     if FLAGS.layers:
         print('\n'.join(bench.format_layers(bench.time_layers(
             train_config, FLAGS.steps, gradients=FLAGS.layer_gradients))))
@@ -173,7 +126,7 @@ def bench_command():
     if not FLAGS.eval_only:
         _bench_training(train_config, peak)
     evaluations = bench.time_evaluations(
-        train_config, FLAGS.eval_batch_size, eval_convolutions, FLAGS.steps)
+        train_config, FLAGS.eval_batch_size, convolutions, FLAGS.steps)
     for timing in evaluations:
         print(bench.format_timing(timing, peak))
     if len(evaluations) == 2:
@@ -204,23 +157,20 @@ def _bench_training(train_config, peak):
 def export_command():
     from resnet_tf1.evaluation import export
     if not FLAGS.export_dir:
-        raise config.ConfigError('--export_dir is required')
-    if not (FLAGS.model_dir or FLAGS.checkpoint_path):
-        raise config.ConfigError('--model_dir or --checkpoint_path is '
-                                 'required')
+        raise ConfigError('--export_dir is required')
     checkpoint, train_config = evaluate.resolve_checkpoint(
         FLAGS.model_dir, FLAGS.checkpoint_path)
     print('exported %s' % export.export(checkpoint, train_config,
                                         FLAGS.export_dir,
-                                        use_ema=not FLAGS.no_ema))
+                                        use_ema=FLAGS.ema))
 
 
 def predict_command(paths):
     from resnet_tf1.evaluation import predict
     if not FLAGS.export_dir:
-        raise config.ConfigError('--export_dir is required')
+        raise ConfigError('--export_dir is required')
     if not paths:
-        raise config.ConfigError('predict: give one or more image files')
+        raise ConfigError('predict: give one or more image files')
     for prediction in predict.predict(FLAGS.export_dir, paths):
         print(predict.format_prediction(prediction))
 
@@ -237,13 +187,9 @@ TAKES_ARGUMENTS = ('predict',)
 
 
 def main(argv):
-    # TensorFlow's INFO lines (slim's "Scale of 0 disables regularizer" for
-    # the unregularized graphs built here) are not the tools' output.
-    logging.getLogger('tensorflow').setLevel(logging.WARNING)
-
     def run():
         if len(argv) < 2 or argv[1] not in COMMANDS:
-            raise config.ConfigError(
+            raise ConfigError(
                 '%s; usage: python -m resnet_tf1 COMMAND [flags], commands: '
                 '%s' % ('no command' if len(argv) < 2 else
                         'unknown command %r' % argv[1],
@@ -252,7 +198,7 @@ def main(argv):
             COMMANDS[argv[1]](argv[2:])
             return
         if len(argv) > 2:
-            raise config.ConfigError('unexpected arguments: %s' %
+            raise ConfigError('unexpected arguments: %s' %
                                      ' '.join(argv[2:]))
         COMMANDS[argv[1]]()
 

@@ -13,6 +13,8 @@ import random
 import tensorflow as tf
 
 from resnet_tf1 import config as config_lib
+from resnet_tf1.errors import CheckpointError
+from resnet_tf1.errors import ConfigError
 
 tf1 = tf.compat.v1
 
@@ -44,16 +46,16 @@ def prepare_model_dir(model_dir, train_config):
     try:
         os.makedirs(model_dir, exist_ok=True)
     except OSError as error:
-        raise config_lib.ConfigError('--model_dir %s: cannot create it (%s)'
+        raise ConfigError('--model_dir %s: cannot create it (%s)'
                                      % (model_dir, error.strerror)) from None
     if not os.access(model_dir, os.W_OK | os.X_OK):
-        raise config_lib.ConfigError('--model_dir %s: not writable' %
+        raise ConfigError('--model_dir %s: not writable' %
                                      model_dir)
     if latest_checkpoint(model_dir):
         saved = config_lib.load(model_dir)
         mismatch = _model_mismatch(saved.model, train_config.model)
         if mismatch:
-            raise config_lib.ConfigError(
+            raise ConfigError(
                 '--model_dir %s holds checkpoints of another model: %s' %
                 (model_dir, mismatch))
         if train_config.seed is None:
@@ -119,7 +121,7 @@ def _set_rotation(saver, paths):
 
 
 def check_variables(checkpoint, variables, description):
-    """Raises ConfigError unless `checkpoint` holds every entry of
+    """Raises CheckpointError unless `checkpoint` holds every entry of
     `variables` (checkpoint name -> variable) with the same shape.
 
     tf.train.Saver does not check shapes on restore: a resource variable
@@ -129,7 +131,7 @@ def check_variables(checkpoint, variables, description):
     try:
         saved = dict(tf.train.list_variables(checkpoint))
     except (tf.errors.OpError, ValueError) as error:
-        raise config_lib.ConfigError('%s: cannot read the checkpoint (%s)' % (
+        raise CheckpointError('%s: cannot read the checkpoint (%s)' % (
             checkpoint, str(error).strip().splitlines()[0][:200])) from None
     for name, variable in sorted(variables.items()):
         wanted = variable.shape.as_list()
@@ -140,5 +142,5 @@ def check_variables(checkpoint, variables, description):
                                                         wanted)
         else:
             continue
-        raise config_lib.ConfigError('%s: does not hold %s (%s)' % (
+        raise CheckpointError('%s: does not hold %s (%s)' % (
             checkpoint, description, problem))

@@ -1,5 +1,10 @@
-"""What train.py, eval.py and `python -m resnet_tf1` share: quiet start-up,
-and turning the project's errors into one line and a non-zero exit.
+"""What train.py, eval.py and `python -m resnet_tf1` share at run time: a
+quiet start-up, flag parsing, and the project's errors as one line and a
+non-zero exit.
+
+Import this module first, before anything that imports TensorFlow: the
+C++ runtime reads its log level once, when it is loaded, which is before
+any flag is parsed. So `--verbose` is read from the command line here.
 
 The CLIs stay thin: flags -> a validated config -> one library call.
 """
@@ -8,32 +13,60 @@ import os
 import sys
 import warnings
 
-# TensorFlow logs CUDA probing and CPU-feature notices at import; a CLI user
-# wants its own output. Must be set before tensorflow is imported.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+VERBOSE = any(arg in ('--verbose', '--verbose=true', '--verbose=1')
+              for arg in sys.argv[1:])
 # tf-slim's layers call the deprecated Keras-1 `layer.apply` on every layer.
 warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')
 
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with the C++ runtime's start-up lines kept out.
+
+    Loading TensorFlow prints its CUDA probing ("Could not find cuda
+    drivers", twice: once per library that probes) and CPU-feature notices
+    through absl's C++ logging before that is initialized, which
+    TF_CPP_MIN_LOG_LEVEL does not filter; so file descriptor 2 points at
+    /dev/null for the import. TF_CPP_MIN_LOG_LEVEL=3 (unless the user set
+    it) keeps the runtime's later notices ("failed call to cuInit") out.
+    """
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to protect
+        import tensorflow  # noqa: F401
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+if not VERBOSE:
+    _import_tensorflow_quietly()
+
 from absl import flags  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-from resnet_tf1 import config as config_lib  # noqa: E402
-from resnet_tf1 import data  # noqa: E402
-from resnet_tf1 import training  # noqa: E402
+from resnet_tf1 import errors  # noqa: E402
+from resnet_tf1 import flags_core  # noqa: E402
 
-# TensorFlow's Python logger: deprecation notices of the TF1 APIs this
-# project uses on purpose, and MonitoredSession's progress chatter.
-training.tf.get_logger().setLevel('ERROR')
-
-# Errors that are the user's input, not the program's bugs: one line each.
-USER_ERRORS = (config_lib.ConfigError, data.DataError,
-               training.TrainingError)
+if not VERBOSE:
+    # TensorFlow's Python logger: deprecation notices of the TF1 APIs this
+    # project uses on purpose, slim's "Scale of 0 disables regularizer",
+    # MonitoredSession's progress chatter.
+    tf.get_logger().setLevel('ERROR')
 
 
 def run(main_fn):
     """Calls main_fn(); a user error exits 1 with its one-line message."""
     try:
         return main_fn()
-    except USER_ERRORS as error:
+    except errors.UserError as error:
         sys.stderr.write('error: %s\n' % error)
         sys.exit(1)
 
@@ -41,9 +74,12 @@ def run(main_fn):
 def parse_flags(argv):
     """An absl `flags_parser` (`app.run(main, flags_parser=parse_flags)`)
     that reports a bad or unknown flag as one line and exits 1, where absl's
-    own adds a FATAL banner and a help hint."""
+    own adds a FATAL banner and a help hint; then moves deprecated flags'
+    values to their new names (flags_core.apply_deprecated)."""
     try:
-        return flags.FLAGS(argv)
+        remaining = flags.FLAGS(argv)
     except flags.Error as error:
         sys.stderr.write('error: %s\n' % ' '.join(str(error).split()))
         sys.exit(1)
+    flags_core.apply_deprecated()
+    return remaining

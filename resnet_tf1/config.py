@@ -5,6 +5,9 @@ are the flag names, so a validation error names the flag at fault. Training
 writes its `TrainConfig` as JSON beside the checkpoints (`CONFIG_FILENAME`),
 and evaluation rebuilds the network from it instead of asking for the flags
 again.
+
+Default values: the hyper-parameters' come from data_set.py, the one place
+they are written; the flags (flags_core.py) take theirs from these fields.
 """
 
 import dataclasses
@@ -12,8 +15,9 @@ import json
 import os
 from typing import Optional
 
+import data_set
+from resnet_tf1.errors import ConfigError
 from resnet_tf1.nets import registry
-from resnet_tf1.speed import precision
 from resnet_tf1.nets import units
 
 CONFIG_FILENAME = 'train_config.json'
@@ -22,19 +26,16 @@ OPTIMIZERS = ('gradient_descent', 'momentum')
 # 'fast': conv_gradients.py's rewrite of the Conv2D gradients (the default);
 # 'tf': TensorFlow's own kernels, the plain TF1 path.
 CONV_GRADIENTS = ('fast', 'tf')
-PRECISIONS = precision.PRECISIONS
+# 'bf16': bfloat16 compute, float32 master weights (speed/precision.py).
+PRECISIONS = ('float32', 'bf16')
 # 'feed': a feed_dict per step (the article's); 'dataset': tf.data over the
-# split staged in memory once (training.StagedInputs). Same batches.
+# split staged in memory once (data/inputs.py's StagedInputs). Same batches.
 INPUT_PIPELINES = ('feed', 'dataset')
 DATA_FORMATS = ('NHWC', 'NCHW')
 # Every registered ResNet changes shape between stages, which a pure
 # 'identity' shortcut cannot do: that kind is for single units only.
 NETWORK_SHORTCUTS = tuple(kind for kind in units.SHORTCUT_KINDS
                           if kind != 'identity')
-
-
-class ConfigError(ValueError):
-    """A bad flag or config file; the message is one line naming it."""
 
 
 def _require(condition, message, *args):
@@ -48,14 +49,14 @@ class ModelConfig:
     left as None take the network's own defaults (see `registry.NETWORKS`); one
     that does not apply to the network (`shortcut` for AlexNet) stays None,
     and setting it is an error."""
-    name: str = 'resnet34'
-    num_classes: int = 10
+    name: str = data_set.MODEL
+    num_classes: int = data_set.NUM_LABELS
     norm: Optional[str] = None
     shortcut: Optional[str] = None
     base_depth: Optional[int] = None
     stem: Optional[str] = None
-    image_size: int = 28
-    channels: int = 1
+    image_size: int = data_set.IMAGE_SIZE
+    channels: int = data_set.IMAGE_CHANNELS
     data_format: str = 'NHWC'
 
     def resolved(self):
@@ -107,40 +108,39 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """How to train. Defaults for the CLIs live in data_set.py; these field
-    defaults only make the dataclass usable from code and tests."""
+    """How to train (defaults: data_set.py's hyper-parameters)."""
     model: ModelConfig = ModelConfig()
-    batch_size: int = 100
-    learning_rate: float = 0.03
-    learning_rate_decay: float = 0.99
-    weight_decay: float = 1e-4
-    ema_decay: float = 0.99
-    steps: int = 8000
+    batch_size: int = data_set.BATCH_SIZE
+    learning_rate: float = data_set.LEARNING_RATE_BASE
+    learning_rate_decay: float = data_set.LEARNING_RATE_DECAY
+    weight_decay: float = data_set.REGULARIZATION_RATE
+    ema_decay: float = data_set.MOVING_AVERAGE_DECAY
+    steps: int = data_set.TRAINING_STEPS
     seed: Optional[int] = None
-    optimizer: str = 'gradient_descent'
-    momentum: float = 0.9
-    save_every: int = 100
+    optimizer: str = data_set.OPTIMIZER
+    momentum: float = data_set.MOMENTUM
+    save_every: int = data_set.SAVE_EVERY
     # A checkpoint at every multiple of this step is kept for good, outside
     # the rotation of the 5 newest (0: none), for curves of a long run.
-    keep_checkpoint_every: int = 1000
-    log_every: int = 10
+    keep_checkpoint_every: int = data_set.KEEP_CHECKPOINT_EVERY
+    log_every: int = data_set.LOG_EVERY
     # Examples per epoch, for the one-decay-per-epoch schedule: the size of
     # MNIST's training split (55,000 after the 5,000 validation images).
-    train_examples: int = 55000
+    train_examples: int = data_set.TRAIN_EXAMPLES
     # How the step is computed; none of these changes what is trained.
     conv_gradients: str = 'fast'
     input_pipeline: str = 'feed'
-    # 'bf16': bfloat16 compute, float32 weights (see precision.py).
     precision: str = 'float32'
     xla: bool = False
     # TensorFlow's thread pools; 0 lets TensorFlow choose (one intra-op
     # thread per core).
     intra_op_threads: int = 0
     inter_op_threads: int = 0
-    # Towers in this process (towers.py); `batch_size` is split among them.
+    # Towers in this process (scaling/towers.py); `batch_size` is split
+    # among them.
     num_devices: int = 1
-    # Workers of a synchronous cluster (distributed.py), each taking a batch
-    # of `batch_size` per step: one global step consumes
+    # Workers of a synchronous cluster (scaling/distributed.py), each taking
+    # a batch of `batch_size` per step: one global step consumes
     # batch_size * num_workers examples. Set from the cluster, not a flag.
     num_workers: int = 1
 

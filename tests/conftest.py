@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')
 
 REPO_DIR = pathlib.Path(__file__).resolve().parents[1]
@@ -17,9 +17,9 @@ MNIST_DIR = REPO_DIR.parent / 'shared' / 'data' / 'mnist'
 
 
 @pytest.fixture(scope='session')
-def mnist():
-    from resnet_tf1 import data
-    return data.load_mnist(str(MNIST_DIR), download=False)
+def mnist_data():
+    from resnet_tf1.data import mnist
+    return mnist.load_mnist(str(MNIST_DIR), download=False)
 
 
 def tiny_train_config(**overrides):

@@ -13,8 +13,8 @@ from conftest import MNIST_DIR, REPO_DIR
 
 TINY = ['--base_depth', '4', '--batch_size', '8', '--seed', '3',
         '--data_dir', str(MNIST_DIR)]
-RESULT_LINE = re.compile(
-    r'^step=(\d+) accuracy=(0\.\d{4}|1\.0000) examples=(\d+) weights=(ema|raw)$')
+RESULT_LINE = re.compile(r'^step=(\d+) accuracy=(0\.\d{4}|1\.0000) '
+                         r'examples=(\d+) weights=(ema|raw)$')
 
 
 def run(script, *args):

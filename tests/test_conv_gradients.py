@@ -5,7 +5,6 @@ import pytest
 import tensorflow as tf
 
 from resnet_tf1.speed import conv_gradients
-from resnet_tf1.nets import layers
 
 tf1 = tf.compat.v1
 
@@ -37,7 +36,8 @@ def _arrays(size, c_in, c_out, kernel, stride, padding, batch=3):
 def _pads(size, kernel, stride, padding):
     if padding == 'VALID':
         return ((0, 0), (0, 0))
-    _, before, after = layers.conv_axis(size, kernel, stride, 'SAME')
+    _, before, after = conv_gradients.output_size_and_padding(
+        size, kernel, stride, 'SAME')
     return ((before, after), (before, after))
 
 

@@ -1,4 +1,5 @@
-"""Tests for resnet_tf1.data: IDX parsing, verified downloads, MNIST splits, seeded batching.
+"""Tests for resnet_tf1.data: IDX parsing, verified downloads, MNIST splits,
+seeded batching.
 
 Parsing tests write small synthetic IDX files; download tests serve copies of
 the shared real MNIST files from a local HTTP server; real-data tests read the
@@ -20,17 +21,21 @@ import numpy as np
 import pytest
 from hypothesis import event, given, settings, strategies as st
 
-from resnet_tf1 import data
+from resnet_tf1 import errors
+from resnet_tf1.data import inputs
+from resnet_tf1.data import mnist
 
 from conftest import MNIST_DIR as SHARED_MNIST
 
 
 def idx_bytes(array, magic=None):
-    """Uncompressed IDX bytes of a uint8 array; `magic` overrides the header's."""
+    """Uncompressed IDX bytes of a uint8 array; `magic` overrides the
+    header's."""
     array = np.asarray(array, dtype=np.uint8)
     if magic is None:
-        magic = (data.IDX_UBYTE_TYPE << 8) | array.ndim
-    header = struct.pack('>I', magic) + b''.join(struct.pack('>I', size) for size in array.shape)
+        magic = (mnist.IDX_UBYTE_TYPE << 8) | array.ndim
+    header = struct.pack('>I', magic) + b''.join(
+        struct.pack('>I', size) for size in array.shape)
     return header + array.tobytes()
 
 
@@ -40,7 +45,8 @@ def write_gz(path, content):
 
 
 def random_images(count, rows=28, cols=28, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (count, rows, cols), dtype=np.uint8)
+    return np.random.default_rng(seed).integers(0, 256, (count, rows, cols),
+                                                dtype=np.uint8)
 
 
 def random_labels(count, seed=0):
@@ -48,8 +54,9 @@ def random_labels(count, seed=0):
 
 
 def assert_data_error(call, path, *fragments):
-    """Asserts `call()` raises a one-line DataError naming `path` and each fragment."""
-    with pytest.raises(data.DataError) as raised:
+    """Asserts `call()` raises a one-line DataError naming `path` and each
+    fragment."""
+    with pytest.raises(errors.DataError) as raised:
         call()
     message = str(raised.value)
     assert '\n' not in message
@@ -59,15 +66,18 @@ def assert_data_error(call, path, *fragments):
     return message
 
 
-def write_synthetic_mnist(directory, train_count=12, test_count=4, train_label_count=None):
-    """Writes the four MNIST files with random 28x28 content; returns the arrays."""
+def write_synthetic_mnist(directory, train_count=12, test_count=4,
+                          train_label_count=None):
+    """Writes the four MNIST files with random 28x28 content; returns the
+    arrays."""
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {
-        data.TRAIN_IMAGES: random_images(train_count, seed=1),
-        data.TRAIN_LABELS: random_labels(
-            train_count if train_label_count is None else train_label_count, seed=2),
-        data.TEST_IMAGES: random_images(test_count, seed=3),
-        data.TEST_LABELS: random_labels(test_count, seed=4),
+        mnist.TRAIN_IMAGES: random_images(train_count, seed=1),
+        mnist.TRAIN_LABELS: random_labels(
+            train_count if train_label_count is None else train_label_count,
+            seed=2),
+        mnist.TEST_IMAGES: random_images(test_count, seed=3),
+        mnist.TEST_LABELS: random_labels(test_count, seed=4),
     }
     for filename, array in arrays.items():
         write_gz(directory / filename, idx_bytes(array))
@@ -84,7 +94,7 @@ def test_images_round_trip_gz_and_raw(tmp_path):
     raw_path = tmp_path / 'images-idx3-ubyte'
     raw_path.write_bytes(idx_bytes(images))
     for path in (gz_path, raw_path):
-        parsed = data.read_idx_images(path)
+        parsed = mnist.read_idx_images(path)
         assert parsed.dtype == np.uint8
         np.testing.assert_array_equal(parsed, images)
     assert parsed.flags.writeable
@@ -92,41 +102,49 @@ def test_images_round_trip_gz_and_raw(tmp_path):
 
 def test_labels_round_trip(tmp_path):
     labels = np.arange(10, dtype=np.uint8)
-    parsed = data.read_idx_labels(write_gz(tmp_path / 'labels.gz', idx_bytes(labels)))
+    parsed = mnist.read_idx_labels(write_gz(tmp_path / 'labels.gz',
+                                            idx_bytes(labels)))
     assert parsed.dtype == np.uint8
     np.testing.assert_array_equal(parsed, labels)
 
 
 def test_wrong_magic(tmp_path):
-    path = write_gz(tmp_path / 'images.gz', idx_bytes(random_images(2), magic=0x12345678))
-    assert_data_error(lambda: data.read_idx_images(path), path, 'magic number', '2051')
+    path = write_gz(tmp_path / 'images.gz', idx_bytes(random_images(2),
+                                                      magic=0x12345678))
+    assert_data_error(lambda: mnist.read_idx_images(path), path,
+                      'magic number', '2051')
 
 
 def test_labels_file_read_as_images(tmp_path):
     path = write_gz(tmp_path / 'labels.gz', idx_bytes(random_labels(4)))
-    assert_data_error(lambda: data.read_idx_images(path), path, '2049', 'dimensions')
+    assert_data_error(lambda: mnist.read_idx_images(path), path, '2049',
+                      'dimensions')
 
 
 def test_wrong_dimensions(tmp_path):
     # 0x0802 is a valid unsigned-byte IDX header, but with 2 dimensions, not 3.
     path = write_gz(tmp_path / 'images.gz', idx_bytes(random_images(1)[0]))
-    assert_data_error(lambda: data.read_idx_images(path), path, '2 dimensions', 'expected 3')
+    assert_data_error(lambda: mnist.read_idx_images(path), path,
+                      '2 dimensions', 'expected 3')
 
 
 def test_truncated_payload(tmp_path):
     content = idx_bytes(random_images(3))
     path = write_gz(tmp_path / 'images.gz', content[:-100])
-    assert_data_error(lambda: data.read_idx_images(path), path, 'truncated', '3 x 28 x 28')
+    assert_data_error(lambda: mnist.read_idx_images(path), path, 'truncated',
+                      '3 x 28 x 28')
 
 
 def test_payload_longer_than_header(tmp_path):
-    path = write_gz(tmp_path / 'labels.gz', idx_bytes(random_labels(5)) + b'\x01\x02')
-    assert_data_error(lambda: data.read_idx_labels(path), path, 'extra bytes')
+    path = write_gz(tmp_path / 'labels.gz',
+                    idx_bytes(random_labels(5)) + b'\x01\x02')
+    assert_data_error(lambda: mnist.read_idx_labels(path), path, 'extra bytes')
 
 
 def test_truncated_header(tmp_path):
     path = write_gz(tmp_path / 'images.gz', idx_bytes(random_images(1))[:10])
-    assert_data_error(lambda: data.read_idx_images(path), path, 'header is truncated')
+    assert_data_error(lambda: mnist.read_idx_images(path), path,
+                      'header is truncated')
 
 
 @pytest.mark.parametrize('keep_fraction', [0.0, 0.5, 0.99])
@@ -134,47 +152,53 @@ def test_truncated_gzip_stream(tmp_path, keep_fraction):
     compressed = gzip.compress(idx_bytes(random_images(4)), mtime=0)
     path = tmp_path / 'images.gz'
     path.write_bytes(compressed[:max(3, int(len(compressed) * keep_fraction))])
-    assert_data_error(lambda: data.read_idx_images(path), path, 'gzip')
+    assert_data_error(lambda: mnist.read_idx_images(path), path, 'gzip')
 
 
 def test_corrupt_gzip_stream(tmp_path):
-    compressed = bytearray(gzip.compress(idx_bytes(random_labels(1000)), mtime=0))
+    compressed = bytearray(gzip.compress(idx_bytes(random_labels(1000)),
+                                         mtime=0))
     compressed[-6] ^= 0xFF  # inside the CRC32 trailer
     path = tmp_path / 'labels.gz'
     path.write_bytes(bytes(compressed))
-    assert_data_error(lambda: data.read_idx_labels(path), path, 'corrupt gzip')
+    assert_data_error(lambda: mnist.read_idx_labels(path), path,
+                      'corrupt gzip')
 
 
 def test_not_gzip(tmp_path):
     path = tmp_path / 'images.gz'
     path.write_bytes(b'<html>404 Not Found</html>')
-    assert_data_error(lambda: data.read_idx_images(path), path, 'not a gzip file')
+    assert_data_error(lambda: mnist.read_idx_images(path), path,
+                      'not a gzip file')
 
 
 def test_empty_file(tmp_path):
     path = tmp_path / 'labels.gz'
     path.write_bytes(b'')
-    assert_data_error(lambda: data.read_idx_labels(path), path, 'empty')
+    assert_data_error(lambda: mnist.read_idx_labels(path), path, 'empty')
 
 
 def test_missing_file(tmp_path):
     path = tmp_path / 'nowhere' / 'labels.gz'
-    assert_data_error(lambda: data.read_idx_labels(path), path, 'does not exist')
+    assert_data_error(lambda: mnist.read_idx_labels(path), path,
+                      'does not exist')
 
 
 def test_directory_instead_of_file(tmp_path):
-    assert_data_error(lambda: data.read_idx_images(tmp_path), tmp_path, 'directory')
+    assert_data_error(lambda: mnist.read_idx_images(tmp_path), tmp_path,
+                      'directory')
 
 
 def test_label_out_of_range(tmp_path):
     labels = np.array([0, 1, 2, 3, 4, 11, 6, 12], dtype=np.uint8)
     path = write_gz(tmp_path / 'train-labels-idx1-ubyte.gz', idx_bytes(labels))
-    message = assert_data_error(lambda: data.read_idx_labels(path), path)
+    message = assert_data_error(lambda: mnist.read_idx_labels(path), path)
     assert message == f'{path}: label 11 at index 5 is outside 0-9'
 
 
 def test_data_error_is_one_line():
-    assert str(data.DataError('a.gz: first\nsecond\r\nthird')) == 'a.gz: first second third'
+    error = errors.DataError('a.gz: first\nsecond\r\nthird')
+    assert str(error) == 'a.gz: first second third'
 
 
 # --------------------------------------------------------------------------
@@ -183,38 +207,46 @@ def test_data_error_is_one_line():
 
 def test_load_mnist_splits_synthetic(tmp_path):
     arrays = write_synthetic_mnist(tmp_path)
-    mnist = data.load_mnist(tmp_path, download=False, validation_size=5)
-    train_images = arrays[data.TRAIN_IMAGES].astype(np.float32)[..., None] / 255
-    np.testing.assert_array_equal(mnist.validation.images, train_images[:5])
-    np.testing.assert_array_equal(mnist.train.images, train_images[5:])
-    np.testing.assert_array_equal(mnist.validation.labels, arrays[data.TRAIN_LABELS][:5])
-    np.testing.assert_array_equal(mnist.train.labels, arrays[data.TRAIN_LABELS][5:])
-    np.testing.assert_array_equal(mnist.test.labels, arrays[data.TEST_LABELS])
-    assert mnist.test.images.shape == (4, 28, 28, 1)
-    assert mnist.train.images.dtype == np.float32
-    assert mnist.train.labels.dtype == np.int64
+    loaded = mnist.load_mnist(tmp_path, download=False, validation_size=5)
+    train_images = arrays[mnist.TRAIN_IMAGES].astype(np.float32)
+    train_images = train_images[..., None] / 255
+    np.testing.assert_array_equal(loaded.validation.images, train_images[:5])
+    np.testing.assert_array_equal(loaded.train.images, train_images[5:])
+    np.testing.assert_array_equal(loaded.validation.labels,
+                                  arrays[mnist.TRAIN_LABELS][:5])
+    np.testing.assert_array_equal(loaded.train.labels,
+                                  arrays[mnist.TRAIN_LABELS][5:])
+    np.testing.assert_array_equal(loaded.test.labels,
+                                  arrays[mnist.TEST_LABELS])
+    assert loaded.test.images.shape == (4, 28, 28, 1)
+    assert loaded.train.images.dtype == np.float32
+    assert loaded.train.labels.dtype == np.int64
 
 
 def test_load_mnist_count_mismatch(tmp_path):
     write_synthetic_mnist(tmp_path, train_count=12, train_label_count=11)
-    images_path = tmp_path / data.TRAIN_IMAGES
-    labels_path = tmp_path / data.TRAIN_LABELS
-    assert_data_error(lambda: data.load_mnist(tmp_path, download=False, validation_size=2),
+    images_path = tmp_path / mnist.TRAIN_IMAGES
+    labels_path = tmp_path / mnist.TRAIN_LABELS
+    assert_data_error(lambda: mnist.load_mnist(tmp_path, download=False,
+                                               validation_size=2),
                       images_path, str(labels_path), '12 images but 11 labels')
 
 
 def test_load_mnist_wrong_image_size(tmp_path):
     write_synthetic_mnist(tmp_path)
-    path = write_gz(tmp_path / data.TEST_IMAGES, idx_bytes(random_images(4, rows=32, cols=32)))
-    assert_data_error(lambda: data.load_mnist(tmp_path, download=False, validation_size=2),
+    path = write_gz(tmp_path / mnist.TEST_IMAGES,
+                    idx_bytes(random_images(4, rows=32, cols=32)))
+    assert_data_error(lambda: mnist.load_mnist(tmp_path, download=False,
+                                               validation_size=2),
                       path, '32x32', '28x28')
 
 
 def test_load_mnist_missing_without_download(tmp_path):
     write_synthetic_mnist(tmp_path)
-    missing = tmp_path / data.TEST_LABELS
+    missing = tmp_path / mnist.TEST_LABELS
     missing.unlink()
-    assert_data_error(lambda: data.load_mnist(tmp_path, download=False), missing, 'download=False')
+    assert_data_error(lambda: mnist.load_mnist(tmp_path, download=False),
+                      missing, 'download=False')
 
 
 def test_load_mnist_downloads_only_when_missing(tmp_path, monkeypatch):
@@ -224,15 +256,15 @@ def test_load_mnist_downloads_only_when_missing(tmp_path, monkeypatch):
 
     def fake_download(data_dir, *args, **kwargs):
         calls.append(data_dir)
-        for filename in data.FILENAMES:
+        for filename in mnist.FILENAMES:
             shutil.copyfile(source / filename, Path(data_dir) / filename)
 
-    monkeypatch.setattr(data, 'download_mnist', fake_download)
+    monkeypatch.setattr(mnist, 'download_mnist', fake_download)
     target = tmp_path / 'target'
     target.mkdir()
-    data.load_mnist(target, validation_size=2)
+    mnist.load_mnist(target, validation_size=2)
     assert calls == [target]
-    data.load_mnist(target, validation_size=2)
+    mnist.load_mnist(target, validation_size=2)
     assert calls == [target]
 
 
@@ -240,13 +272,15 @@ def test_load_mnist_downloads_only_when_missing(tmp_path, monkeypatch):
 def test_load_mnist_validation_size_range(tmp_path, validation_size):
     write_synthetic_mnist(tmp_path, train_count=12)
     with pytest.raises(ValueError, match='validation_size'):
-        data.load_mnist(tmp_path, download=False, validation_size=validation_size)
+        mnist.load_mnist(tmp_path, download=False,
+                         validation_size=validation_size)
 
 
 def test_load_mnist_whole_train_set_as_validation(tmp_path):
     write_synthetic_mnist(tmp_path, train_count=12)
-    mnist = data.load_mnist(tmp_path, download=False, validation_size=12)
-    assert len(mnist.train.images) == 0 and len(mnist.validation.images) == 12
+    loaded = mnist.load_mnist(tmp_path, download=False, validation_size=12)
+    assert len(loaded.train.images) == 0
+    assert len(loaded.validation.images) == 12
 
 
 # --------------------------------------------------------------------------
@@ -255,15 +289,17 @@ def test_load_mnist_whole_train_set_as_validation(tmp_path):
 
 @pytest.fixture(scope='module')
 def shared_mnist_dir():
-    # CI has ../shared beside the clone: a missing copy is a failure, not a skip.
-    missing = [name for name in data.FILENAMES if not (SHARED_MNIST / name).is_file()]
+    # CI has ../shared beside the clone: a missing copy is a failure, not a
+    # skip.
+    missing = [name for name in mnist.FILENAMES
+               if not (SHARED_MNIST / name).is_file()]
     assert not missing, f'real MNIST not found at {SHARED_MNIST}: {missing}'
     return SHARED_MNIST
 
 
 @pytest.fixture(scope='module')
 def real_mnist(shared_mnist_dir):
-    return data.load_mnist(shared_mnist_dir, download=False)
+    return mnist.load_mnist(shared_mnist_dir, download=False)
 
 
 def test_real_mnist_shapes_and_ranges(real_mnist):
@@ -277,25 +313,29 @@ def test_real_mnist_shapes_and_ranges(real_mnist):
 
 
 def test_real_mnist_validation_is_first_5000(real_mnist, shared_mnist_dir):
-    raw_images = data.read_idx_images(shared_mnist_dir / data.TRAIN_IMAGES)
-    raw_labels = data.read_idx_labels(shared_mnist_dir / data.TRAIN_LABELS)
+    raw_images = mnist.read_idx_images(shared_mnist_dir / mnist.TRAIN_IMAGES)
+    raw_labels = mnist.read_idx_labels(shared_mnist_dir / mnist.TRAIN_LABELS)
     expected = raw_images.astype(np.float32)[..., None] / np.float32(255)
-    np.testing.assert_array_equal(real_mnist.validation.images, expected[:5000])
+    np.testing.assert_array_equal(real_mnist.validation.images,
+                                  expected[:5000])
     np.testing.assert_array_equal(real_mnist.train.images, expected[5000:])
-    np.testing.assert_array_equal(real_mnist.validation.labels, raw_labels[:5000])
+    np.testing.assert_array_equal(real_mnist.validation.labels,
+                                  raw_labels[:5000])
     np.testing.assert_array_equal(real_mnist.train.labels, raw_labels[5000:])
 
 
 def test_shared_files_match_digest_table(shared_mnist_dir):
-    for filename in data.FILENAMES:
+    for filename in mnist.FILENAMES:
         content = (shared_mnist_dir / filename).read_bytes()
-        digests = data.MD5_DIGESTS[filename]
+        digests = mnist.MD5_DIGESTS[filename]
         gz_md5 = hashlib.md5(content).hexdigest()
         payload_md5 = hashlib.md5(gzip.decompress(content)).hexdigest()
-        assert digests.gz_md5 == gz_md5 or digests.payload_md5 == payload_md5, filename
+        assert (digests.gz_md5 == gz_md5
+                or digests.payload_md5 == payload_md5), filename
     # The shared training images were recompressed: only the payload matches.
-    train_images = (shared_mnist_dir / data.TRAIN_IMAGES).read_bytes()
-    assert hashlib.md5(train_images).hexdigest() != data.MD5_DIGESTS[data.TRAIN_IMAGES].gz_md5
+    train_images = (shared_mnist_dir / mnist.TRAIN_IMAGES).read_bytes()
+    assert (hashlib.md5(train_images).hexdigest() !=
+            mnist.MD5_DIGESTS[mnist.TRAIN_IMAGES].gz_md5)
 
 
 # --------------------------------------------------------------------------
@@ -324,7 +364,8 @@ def serve_directory(directory):
 
 @pytest.fixture(autouse=True)
 def no_proxy_for_localhost(monkeypatch):
-    # urllib honours *_proxy variables; a CI proxy must not intercept 127.0.0.1.
+    # urllib honours *_proxy variables; a CI proxy must not intercept
+    # 127.0.0.1.
     for variable in ('http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'):
         monkeypatch.delenv(variable, raising=False)
 
@@ -332,7 +373,7 @@ def no_proxy_for_localhost(monkeypatch):
 @pytest.fixture(scope='module')
 def good_mirror_dir(shared_mnist_dir, tmp_path_factory):
     directory = tmp_path_factory.mktemp('good_mirror')
-    for filename in data.FILENAMES:
+    for filename in mnist.FILENAMES:
         shutil.copyfile(shared_mnist_dir / filename, directory / filename)
     return directory
 
@@ -350,7 +391,8 @@ def make_corrupt_mirror(directory, filename, corruption):
     if corruption == 'truncated':
         bad = good[:len(good) // 2]
     elif corruption == 'wrong payload':
-        bad = gzip.compress(gzip.decompress(good)[:-1] + b'\x07', compresslevel=1, mtime=0)
+        bad = gzip.compress(gzip.decompress(good)[:-1] + b'\x07',
+                            compresslevel=1, mtime=0)
     else:
         bad = b'<html>Service Unavailable</html>'
     (directory / filename).write_bytes(bad)
@@ -358,65 +400,78 @@ def make_corrupt_mirror(directory, filename, corruption):
 
 
 def prefill(data_dir, good_mirror_dir, except_filename):
-    """Copies all files but one into `data_dir`, so only that one is downloaded."""
+    """Copies all files but one into `data_dir`, so only that one is
+    downloaded."""
     data_dir.mkdir()
-    for filename in data.FILENAMES:
+    for filename in mnist.FILENAMES:
         if filename != except_filename:
             shutil.copyfile(good_mirror_dir / filename, data_dir / filename)
 
 
 def test_download_all_files(tmp_path, good_mirror, good_mirror_dir):
     data_dir = tmp_path / 'new' / 'MNIST_data'  # created by download_mnist
-    data.download_mnist(data_dir, mirrors=[good_mirror], timeout=10)
-    assert sorted(p.name for p in data_dir.iterdir()) == sorted(data.FILENAMES)
-    for filename in data.FILENAMES:
-        assert (data_dir / filename).read_bytes() == (good_mirror_dir / filename).read_bytes()
-    assert data.read_idx_images(data_dir / data.TEST_IMAGES).shape == (10000, 28, 28)
+    mnist.download_mnist(data_dir, mirrors=[good_mirror], timeout=10)
+    assert (sorted(p.name for p in data_dir.iterdir()) ==
+            sorted(mnist.FILENAMES))
+    for filename in mnist.FILENAMES:
+        assert ((data_dir / filename).read_bytes() ==
+                (good_mirror_dir / filename).read_bytes())
+    assert mnist.read_idx_images(
+        data_dir / mnist.TEST_IMAGES).shape == (10000, 28, 28)
 
 
-@pytest.mark.parametrize('corruption', ['truncated', 'wrong payload', 'html page'])
-def test_download_skips_corrupt_mirror(tmp_path, good_mirror, good_mirror_dir, corruption):
-    filename = data.TRAIN_LABELS
+@pytest.mark.parametrize('corruption', ['truncated', 'wrong payload',
+                                        'html page'])
+def test_download_skips_corrupt_mirror(tmp_path, good_mirror, good_mirror_dir,
+                                       corruption):
+    filename = mnist.TRAIN_LABELS
     bad_dir = make_corrupt_mirror(tmp_path / 'bad', filename, corruption)
     data_dir = tmp_path / 'data'
     prefill(data_dir, good_mirror_dir, except_filename=filename)
     with serve_directory(bad_dir) as bad_mirror:
-        data.download_mnist(data_dir, mirrors=[bad_mirror, good_mirror], timeout=10)
-    assert (data_dir / filename).read_bytes() == (good_mirror_dir / filename).read_bytes()
-    assert sorted(p.name for p in data_dir.iterdir()) == sorted(data.FILENAMES)
+        mnist.download_mnist(data_dir, mirrors=[bad_mirror, good_mirror],
+                             timeout=10)
+    assert ((data_dir / filename).read_bytes() ==
+            (good_mirror_dir / filename).read_bytes())
+    assert (sorted(p.name for p in data_dir.iterdir()) ==
+            sorted(mnist.FILENAMES))
 
 
-def test_download_fails_when_every_mirror_is_corrupt(tmp_path, good_mirror_dir):
-    filename = data.TEST_IMAGES
+def test_download_fails_when_every_mirror_is_corrupt(tmp_path,
+                                                     good_mirror_dir):
+    filename = mnist.TEST_IMAGES
     data_dir = tmp_path / 'data'
     prefill(data_dir, good_mirror_dir, except_filename=filename)
     bad_dir = make_corrupt_mirror(tmp_path / 'bad', filename, 'wrong payload')
     with serve_directory(bad_dir) as bad_mirror:
         message = assert_data_error(
-            lambda: data.download_mnist(data_dir, mirrors=[bad_mirror, bad_mirror + 'missing/'],
+            lambda: mnist.download_mnist(
+                data_dir, mirrors=[bad_mirror, bad_mirror + 'missing/'],
                                         timeout=10),
             data_dir / filename, 'md5 mismatch', 'HTTP 404')
     assert bad_mirror in message
     # Neither the final file nor a temp file is left behind.
     assert sorted(p.name for p in data_dir.iterdir()) == sorted(
-        name for name in data.FILENAMES if name != filename)
+        name for name in mnist.FILENAMES if name != filename)
 
 
-def test_download_survives_unreachable_mirror(tmp_path, good_mirror, good_mirror_dir):
+def test_download_survives_unreachable_mirror(tmp_path, good_mirror,
+                                              good_mirror_dir):
     data_dir = tmp_path / 'data'
-    prefill(data_dir, good_mirror_dir, except_filename=data.TEST_LABELS)
+    prefill(data_dir, good_mirror_dir, except_filename=mnist.TEST_LABELS)
     # Port 1 on localhost refuses connections immediately.
-    data.download_mnist(data_dir, mirrors=['http://127.0.0.1:1/', good_mirror], timeout=10)
-    assert (data_dir / data.TEST_LABELS).is_file()
+    mnist.download_mnist(data_dir, mirrors=['http://127.0.0.1:1/',
+                                            good_mirror], timeout=10)
+    assert (data_dir / mnist.TEST_LABELS).is_file()
 
 
 def test_download_leaves_present_files_alone(tmp_path):
     data_dir = tmp_path / 'data'
     data_dir.mkdir()
-    for filename in data.FILENAMES:
+    for filename in mnist.FILENAMES:
         (data_dir / filename).write_bytes(b'not checked here')
-    data.download_mnist(data_dir, mirrors=['http://127.0.0.1:1/'], timeout=1)
-    assert (data_dir / data.TRAIN_IMAGES).read_bytes() == b'not checked here'
+    mnist.download_mnist(data_dir, mirrors=['http://127.0.0.1:1/'], timeout=1)
+    assert (data_dir / mnist.TRAIN_IMAGES).read_bytes() == b'not checked here'
 
 
 def test_download_into_unwritable_directory(tmp_path):
@@ -424,19 +479,20 @@ def test_download_into_unwritable_directory(tmp_path):
     blocker = tmp_path / 'blocker'
     blocker.write_bytes(b'')
     data_dir = blocker / 'MNIST_data'
-    assert_data_error(lambda: data.download_mnist(data_dir, mirrors=['http://127.0.0.1:1/']),
+    assert_data_error(lambda: mnist.download_mnist(data_dir,
+                                                   mirrors=['http://127.0.0.1:1/']),
                       data_dir, 'cannot create')
 
 
 def test_download_rejects_single_string_mirror(tmp_path):
     with pytest.raises(TypeError, match='list of base URLs'):
-        data.download_mnist(tmp_path, mirrors='http://127.0.0.1:1/')
+        mnist.download_mnist(tmp_path, mirrors='http://127.0.0.1:1/')
 
 
 def test_default_mirrors_and_filenames():
-    assert all(url.endswith('/') for url in data.DEFAULT_MIRRORS)
-    assert set(data.FILENAMES) == set(data.MD5_DIGESTS)
-    assert data.MD5_DIGESTS[data.TRAIN_IMAGES] == (
+    assert all(url.endswith('/') for url in mnist.DEFAULT_MIRRORS)
+    assert set(mnist.FILENAMES) == set(mnist.MD5_DIGESTS)
+    assert mnist.MD5_DIGESTS[mnist.TRAIN_IMAGES] == (
         'f68b3c2dcbeaaa9fbdd348bbdeb94873', '6bbc9ace898e44ae57da46a324031adb')
 
 
@@ -447,7 +503,8 @@ def test_default_mirrors_and_filenames():
 def stream_batch(num_examples, batch_size, seed, step):
     """The batch indices by the definition: slice the concatenated epochs."""
     last_epoch = (step + 1) * batch_size // num_examples
-    stream = np.concatenate([np.random.default_rng([seed, epoch]).permutation(num_examples)
+    stream = np.concatenate([np.random.default_rng([seed,
+                                                    epoch]).permutation(num_examples)
                              for epoch in range(last_epoch + 1)])
     return stream[step * batch_size:(step + 1) * batch_size]
 
@@ -455,42 +512,45 @@ def stream_batch(num_examples, batch_size, seed, step):
 @pytest.fixture
 def examples():
     num_examples = 23
-    images = np.arange(num_examples, dtype=np.float32).reshape(num_examples, 1, 1, 1)
+    images = np.arange(num_examples, dtype=np.float32).reshape(num_examples, 1,
+                                                               1, 1)
     labels = np.arange(num_examples, dtype=np.int64)
     return images, labels
 
 
 def test_batches_follow_the_stream_definition(examples):
     images, labels = examples
-    batcher = data.Batcher(images, labels, batch_size=5, seed=3)
+    batcher = inputs.Batcher(images, labels, batch_size=5, seed=3)
     for step in range(40):
         batch_images, batch_labels = batcher.batch(step)
         expected = stream_batch(23, 5, 3, step)
         np.testing.assert_array_equal(batch_labels, expected)
-        np.testing.assert_array_equal(batch_images[:, 0, 0, 0], expected.astype(np.float32))
+        np.testing.assert_array_equal(batch_images[:, 0, 0, 0],
+                                      expected.astype(np.float32))
 
 
 def test_same_seed_same_batches_different_seed_differs(examples):
-    first = data.Batcher(*examples, batch_size=4, seed=7)
-    second = data.Batcher(*examples, batch_size=4, seed=7)
-    other = data.Batcher(*examples, batch_size=4, seed=8)
+    first = inputs.Batcher(*examples, batch_size=4, seed=7)
+    second = inputs.Batcher(*examples, batch_size=4, seed=7)
+    other = inputs.Batcher(*examples, batch_size=4, seed=8)
     for step in range(12):
-        np.testing.assert_array_equal(first.batch(step)[1], second.batch(step)[1])
+        np.testing.assert_array_equal(first.batch(step)[1],
+                                      second.batch(step)[1])
     assert any(not np.array_equal(first.batch(step)[1], other.batch(step)[1])
                for step in range(12))
 
 
 def test_batch_independent_of_call_order(examples):
-    in_order = data.Batcher(*examples, batch_size=6, seed=1)
+    in_order = inputs.Batcher(*examples, batch_size=6, seed=1)
     expected = {step: in_order.batch(step)[1] for step in range(30)}
-    resumed = data.Batcher(*examples, batch_size=6, seed=1)
+    resumed = inputs.Batcher(*examples, batch_size=6, seed=1)
     for step in [17, 3, 29, 0, 18, 17, 4, 25]:
         np.testing.assert_array_equal(resumed.batch(step)[1], expected[step])
 
 
 def test_each_epoch_covers_every_example_once(examples):
     # batch_size divides 23 only when 1 or 23; use 23 to check whole epochs.
-    batcher = data.Batcher(*examples, batch_size=23, seed=5)
+    batcher = inputs.Batcher(*examples, batch_size=23, seed=5)
     for epoch in range(4):
         labels = batcher.batch(epoch)[1]
         assert sorted(labels.tolist()) == list(range(23))
@@ -499,12 +559,13 @@ def test_each_epoch_covers_every_example_once(examples):
 
 
 def test_straddling_batch(examples):
-    batcher = data.Batcher(*examples, batch_size=5, seed=2)
+    batcher = inputs.Batcher(*examples, batch_size=5, seed=2)
     # Step 4 covers stream positions 20..24: 3 from epoch 0, 2 from epoch 1.
     labels = batcher.batch(4)[1]
     epoch0 = np.random.default_rng([2, 0]).permutation(23)
     epoch1 = np.random.default_rng([2, 1]).permutation(23)
-    np.testing.assert_array_equal(labels, np.concatenate([epoch0[20:], epoch1[:2]]))
+    np.testing.assert_array_equal(labels, np.concatenate([epoch0[20:],
+                                                          epoch1[:2]]))
     assert batcher.epoch_of(4) == 0 and batcher.epoch_of(5) == 1
     # Over a whole number of epochs the stream is a multiset of full epochs.
     seen = np.concatenate([batcher.batch(step)[1] for step in range(23)])
@@ -512,12 +573,13 @@ def test_straddling_batch(examples):
 
 
 def test_batcher_caches_the_permutation(examples, monkeypatch):
-    batcher = data.Batcher(*examples, batch_size=5, seed=0)
+    batcher = inputs.Batcher(*examples, batch_size=5, seed=0)
     batcher.batch(0)
     calls = []
     real_default_rng = np.random.default_rng
     monkeypatch.setattr(np.random, 'default_rng',
-                        lambda seed: calls.append(seed) or real_default_rng(seed))
+                        lambda seed: (calls.append(seed) or
+                                      real_default_rng(seed)))
     for step in range(1, 4):  # all within epoch 0
         batcher.batch(step)
     assert calls == []
@@ -528,22 +590,24 @@ def test_batcher_caches_the_permutation(examples, monkeypatch):
 
 @pytest.mark.parametrize('batch_size', [0, -1, 24])
 def test_batcher_rejects_bad_batch_size(examples, batch_size):
-    with pytest.raises(ValueError, match='batch_size must be between 1 and 23'):
-        data.Batcher(*examples, batch_size=batch_size, seed=0)
+    with pytest.raises(ValueError,
+                       match='batch_size must be between 1 and 23'):
+        inputs.Batcher(*examples, batch_size=batch_size, seed=0)
 
 
 def test_batcher_rejects_bad_arguments(examples):
     images, labels = examples
     with pytest.raises(ValueError, match='labels'):
-        data.Batcher(images, labels[:-1], batch_size=2, seed=0)
+        inputs.Batcher(images, labels[:-1], batch_size=2, seed=0)
     with pytest.raises(ValueError, match='seed'):
-        data.Batcher(images, labels, batch_size=2, seed=-1)
+        inputs.Batcher(images, labels, batch_size=2, seed=-1)
     with pytest.raises(ValueError, match='step'):
-        data.Batcher(images, labels, batch_size=2, seed=0).batch(-1)
+        inputs.Batcher(images, labels, batch_size=2, seed=0).batch(-1)
 
 
 def test_batcher_on_real_training_set(real_mnist):
-    batcher = data.Batcher(real_mnist.train.images, real_mnist.train.labels, 128, seed=0)
+    batcher = inputs.Batcher(real_mnist.train.images, real_mnist.train.labels,
+                             128, seed=0)
     # Step 429 straddles epochs 0 and 1 (55000 = 429 * 128 + 88).
     images, labels = batcher.batch(429)
     assert images.shape == (128, 28, 28, 1) and labels.shape == (128,)
@@ -552,7 +616,8 @@ def test_batcher_on_real_training_set(real_mnist):
 
 # --------------------------------------------------------------------------
 # Fuzzing: any file either parses to its declared shape or raises DataError
-# (database=None: every run draws fresh examples instead of replaying saved ones)
+# (database=None: every run draws fresh examples instead of replaying saved
+# ones)
 
 
 @pytest.fixture(scope='module')
@@ -562,18 +627,20 @@ def fuzz_dir():
 
 
 def declared_shape(path):
-    """The shape the file's own IDX header declares (the file parsed, so it is sane)."""
+    """The shape the file's own IDX header declares (the file parsed, so it
+    is sane)."""
     content = path.read_bytes()
     if content[:2] == b'\x1f\x8b':
         content = gzip.decompress(content)
     ndim = content[3]
-    return tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim))
+    return tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i],
+                                'big') for i in range(ndim))
 
 
 def check_reader(path, reader, ndim):
     try:
         array = reader(path)
-    except data.DataError as error:
+    except errors.DataError as error:
         assert '\n' not in str(error) and str(path) in str(error)
         event('rejected')  # see --hypothesis-show-statistics
         return
@@ -604,37 +671,44 @@ def mutate(content, mutations):
 
 
 @settings(max_examples=600, deadline=None, database=None)
-@given(content=st.binary(max_size=200), gz=st.booleans(), suffix=st.sampled_from(['.gz', '']))
+@given(content=st.binary(max_size=200), gz=st.booleans(),
+       suffix=st.sampled_from(['.gz', '']))
 def test_fuzz_random_bytes(fuzz_dir, content, gz, suffix):
     path = fuzz_dir / f'random{suffix}'
     path.write_bytes(gzip.compress(content, mtime=0) if gz else content)
-    check_reader(path, data.read_idx_images, 3)
-    check_reader(path, data.read_idx_labels, 1)
+    check_reader(path, mnist.read_idx_images, 3)
+    check_reader(path, mnist.read_idx_labels, 1)
 
 
 @settings(max_examples=1000, deadline=None, database=None)
 @given(count=st.integers(0, 4), rows=st.integers(0, 5), cols=st.integers(0, 5),
-       seed=st.integers(0, 2**16), raw_mutations=st.lists(mutation, max_size=3),
+       seed=st.integers(0, 2**16), raw_mutations=st.lists(mutation,
+                                                          max_size=3),
        gz_mutations=st.lists(mutation, max_size=2), gz=st.booleans(),
        suffix=st.sampled_from(['.gz', '']))
-def test_fuzz_mutated_images(fuzz_dir, count, rows, cols, seed, raw_mutations, gz_mutations,
+def test_fuzz_mutated_images(fuzz_dir, count, rows, cols, seed, raw_mutations,
+                             gz_mutations,
                              gz, suffix):
-    content = mutate(idx_bytes(random_images(count, rows, cols, seed)), raw_mutations)
+    content = mutate(idx_bytes(random_images(count, rows, cols, seed)),
+                     raw_mutations)
     if gz:
         content = mutate(gzip.compress(content, mtime=0), gz_mutations)
     path = fuzz_dir / f'images{suffix}'
     path.write_bytes(content)
-    check_reader(path, data.read_idx_images, 3)
+    check_reader(path, mnist.read_idx_images, 3)
 
 
 @settings(max_examples=600, deadline=None, database=None)
 @given(count=st.integers(0, 20), seed=st.integers(0, 2**16),
-       raw_mutations=st.lists(mutation, max_size=3), gz_mutations=st.lists(mutation, max_size=2),
+       raw_mutations=st.lists(mutation,
+                              max_size=3), gz_mutations=st.lists(mutation,
+                                                                 max_size=2),
        gz=st.booleans())
-def test_fuzz_mutated_labels(fuzz_dir, count, seed, raw_mutations, gz_mutations, gz):
+def test_fuzz_mutated_labels(fuzz_dir, count, seed, raw_mutations,
+                             gz_mutations, gz):
     content = mutate(idx_bytes(random_labels(count, seed)), raw_mutations)
     if gz:
         content = mutate(gzip.compress(content, mtime=0), gz_mutations)
     path = fuzz_dir / 'labels.gz'
     path.write_bytes(content)
-    check_reader(path, data.read_idx_labels, 1)
+    check_reader(path, mnist.read_idx_labels, 1)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from resnet_tf1 import config
+from resnet_tf1 import errors
 from resnet_tf1.scaling import distributed
 
 from conftest import MNIST_DIR
@@ -58,7 +58,7 @@ def test_cluster_from_flags_and_from_tf_config():
 ])
 def test_bad_cluster_descriptions_are_one_line_errors(arguments, environ,
                                                       message):
-    with pytest.raises(config.ConfigError) as error:
+    with pytest.raises(errors.ConfigError) as error:
         distributed.cluster_task(*arguments, environ=environ)
     assert message in str(error.value)
     assert '\n' not in str(error.value)

@@ -10,10 +10,11 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config
+from resnet_tf1 import errors
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.evaluation import export
 from resnet_tf1.evaluation import predict
-from resnet_tf1 import training
+from resnet_tf1.training import loop
 
 from conftest import REPO_DIR
 from conftest import tiny_train_config
@@ -22,13 +23,13 @@ tf1 = tf.compat.v1
 
 
 @pytest.fixture(scope='module')
-def exported(mnist, tmp_path_factory):
+def exported(mnist_data, tmp_path_factory):
     model_dir = tmp_path_factory.mktemp('run')
     # Too short to learn much (its classes may all be alike): the tests
     # compare per-image probabilities, which differ from image to image.
     train_config = tiny_train_config(steps=6, learning_rate=0.05,
                                      optimizer='momentum', ema_decay=0.5)
-    training.train(train_config, str(model_dir), mnist.train, log=lambda _: 0)
+    loop.train(train_config, str(model_dir), mnist_data.train, log=lambda _: 0)
     checkpoint = checkpoints.latest_checkpoint(str(model_dir))
     export_dir = tmp_path_factory.mktemp('export')
     version_dir = export.export(checkpoint, config.load(str(model_dir)),
@@ -44,16 +45,16 @@ def test_export_writes_a_versioned_saved_model_and_a_frozen_graph(exported):
             export.FROZEN_GRAPH_NAME} <= set(os.listdir(version_dir))
 
 
-def test_exported_model_gives_evals_accuracy(exported, mnist):
+def test_exported_model_gives_evals_accuracy(exported, mnist_data):
     model_dir, _, version_dir = exported
-    images = mnist.test.images[:300]
-    labels = mnist.test.labels[:300]
+    images = mnist_data.test.images[:300]
+    labels = mnist_data.test.labels[:300]
     serving = tf.saved_model.load(version_dir).signatures['serving_default']
     outputs = serving(images=tf.constant(images))
     classes = outputs['classes'].numpy()
     evaluator = evaluate.Evaluator(config.load(str(model_dir)))
     result = evaluator.evaluate(checkpoints.latest_checkpoint(str(model_dir)),
-                                mnist.test.__class__(images, labels), 100)
+                                mnist_data.test.__class__(images, labels), 100)
     assert result.accuracy == pytest.approx(np.mean(classes == labels))
     probabilities = outputs['probabilities'].numpy()
     np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)
@@ -79,7 +80,7 @@ def test_exported_model_gives_evals_accuracy(exported, mnist):
     np.testing.assert_allclose(frozen, probabilities, atol=1e-6)
 
 
-def test_saved_model_cli_lists_and_runs_the_signature(exported, mnist,
+def test_saved_model_cli_lists_and_runs_the_signature(exported, mnist_data,
                                                       tmp_path):
     _, _, version_dir = exported
     cli = [sys.executable, '-m',
@@ -89,20 +90,21 @@ def test_saved_model_cli_lists_and_runs_the_signature(exported, mnist,
     assert "signature_def['serving_default']" in shown.stdout
     assert "signature_def['classify_uint8']" in shown.stdout
     inputs = tmp_path / 'images.npy'
-    np.save(inputs, mnist.test.images[:5])
+    np.save(inputs, mnist_data.test.images[:5])
     ran = subprocess.run(
         cli + ['run', '--dir', version_dir, '--tag_set', 'serve',
                '--signature_def', 'serving_default', '--inputs',
                'images=%s' % inputs], capture_output=True, text=True,
         check=True)
     serving = tf.saved_model.load(version_dir).signatures['serving_default']
-    classes = serving(images=tf.constant(mnist.test.images[:5]))['classes']
+    classes = serving(
+        images=tf.constant(mnist_data.test.images[:5]))['classes']
     assert '[%s]' % ' '.join(map(str, classes.numpy())) in ran.stdout
 
 
 def test_export_never_overwrites_a_version(exported):
     model_dir, export_dir, _ = exported
-    with pytest.raises(config.ConfigError, match='version 6 exists'):
+    with pytest.raises(errors.ConfigError, match='version 6 exists'):
         export.export(checkpoints.latest_checkpoint(str(model_dir)),
                       config.load(str(model_dir)), str(export_dir))
 
@@ -111,9 +113,9 @@ def _write_png(path, image):
     tf.io.write_file(str(path), tf.io.encode_png(image))
 
 
-def test_predict_converts_any_image_like_mnist(exported, mnist, tmp_path):
+def test_predict_converts_any_image_like_mnist(exported, mnist_data, tmp_path):
     _, export_dir, version_dir = exported
-    digit = np.round(mnist.test.images[0] * 255).astype(np.uint8)
+    digit = np.round(mnist_data.test.images[0] * 255).astype(np.uint8)
     # As MNIST stores it, as a larger colour picture, and as ink on paper.
     _write_png(tmp_path / 'plain.png', digit)
     big = tf.image.resize(digit, [84, 84], method='nearest').numpy()
@@ -123,12 +125,12 @@ def test_predict_converts_any_image_like_mnist(exported, mnist, tmp_path):
              for name in ('plain.png', 'colour.png', 'paper.png')]
     for path in paths:
         np.testing.assert_allclose(predict.load_image(path),
-                                   mnist.test.images[0], atol=2 / 255)
+                                   mnist_data.test.images[0], atol=2 / 255)
     predictions = predict.predict(str(export_dir), paths)
     assert len({tuple(c for c, _ in p.top) for p in predictions}) == 1
     assert len(predictions[0].top) == 3
     serving = tf.saved_model.load(version_dir).signatures['serving_default']
-    expected = serving(images=tf.constant(mnist.test.images[:1]))
+    expected = serving(images=tf.constant(mnist_data.test.images[:1]))
     assert predictions[0].top[0][0] == int(expected['classes'][0])
 
 
@@ -146,12 +148,12 @@ def test_predict_cli_one_line_for_a_non_image(exported, tmp_path):
     assert 'Traceback' not in run.stderr
 
 
-def test_bad_export_and_predict_paths_are_one_clear_error(exported, mnist,
+def test_bad_export_and_predict_paths_are_one_clear_error(exported, mnist_data,
                                                           tmp_path):
     model_dir, export_dir, _ = exported
     a_file = tmp_path / 'a_file'
     a_file.write_text('not a directory')
-    with pytest.raises(config.ConfigError,
+    with pytest.raises(errors.ConfigError,
                        match='--export_dir .*a_file: cannot write there'):
         export.export(checkpoints.latest_checkpoint(str(model_dir)),
                       config.load(str(model_dir)), str(a_file))
@@ -161,9 +163,9 @@ def test_bad_export_and_predict_paths_are_one_clear_error(exported, mnist,
     (corrupt / 'saved_model.pb').write_bytes(b'junk')
     image = tmp_path / 'digit.png'
     _write_png(image, np.zeros((28, 28, 1), np.uint8))
-    with pytest.raises(config.ConfigError, match='not a SavedModel'):
+    with pytest.raises(errors.ConfigError, match='not a SavedModel'):
         predict.predict(str(corrupt.parent), [str(image)])
-    with pytest.raises(config.ConfigError, match='holds no SavedModel'):
+    with pytest.raises(errors.ConfigError, match='holds no SavedModel'):
         predict.predict(str(tmp_path), [str(image)])
-    with pytest.raises(config.ConfigError, match='cannot read it'):
+    with pytest.raises(errors.ImageError, match='cannot read it'):
         predict.predict(str(export_dir), [str(tmp_path / 'missing.png')])

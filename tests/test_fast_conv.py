@@ -8,13 +8,14 @@ import tensorflow as tf
 import tf_slim as slim
 
 from resnet_tf1 import config
-from resnet_tf1 import data
+from resnet_tf1.data import inputs
+from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
-from resnet_tf1.speed import fast_conv
-from resnet_tf1.nets import layers
 from resnet_tf1.nets import registry
 from resnet_tf1.nets import resnet
-from resnet_tf1 import training
+from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import fast_conv
+from resnet_tf1.training import loop
 
 from conftest import tiny_train_config
 
@@ -81,8 +82,10 @@ def test_dense_equals_conv2d(height, width, c_in, c_out, kernel, stride,
     def dense(images, weights):
         matrix = fast_conv.dense_kernel(weights, (height, width), stride,
                                         padding)
-        out_h, _, _ = layers.conv_axis(height, kernel, stride, padding)
-        out_w, _, _ = layers.conv_axis(width, kernel, stride, padding)
+        out_h, _, _ = conv_gradients.output_size_and_padding(
+            height, kernel, stride, padding)
+        out_w, _, _ = conv_gradients.output_size_and_padding(
+            width, kernel, stride, padding)
         return fast_conv.dense_conv(images, matrix, (out_h, out_w, c_out))
     # The same products, summed in another order.
     _compare(dense, x, w, stride, padding, 1e-6)
@@ -132,7 +135,8 @@ def _variables(graph):
 
 
 def _layer(x, norm, fast, **conv_kwargs):
-    """fast_conv.conv2d inside the ResNets' arg_scope; returns
+    """slim.conv2d inside the ResNets' arg_scope, with or without the fast
+    formulations installed; returns
     (output, variables, regularization losses, op types) after loading the
     same weights whichever way it computes."""
     graph = tf.Graph()
@@ -141,8 +145,7 @@ def _layer(x, norm, fast, **conv_kwargs):
         with slim.arg_scope(resnet.resnet_arg_scope(
                 norm=norm, weight_decay=1e-3)), \
                 fast_conv.inference_formulations(fast):
-            outputs = fast_conv.conv2d(images, 6, 3, scope='conv',
-                                       **conv_kwargs)
+            outputs = slim.conv2d(images, 6, 3, scope='conv', **conv_kwargs)
         losses = len(tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES))
         rng = np.random.RandomState(1)
         with tf1.Session() as session:
@@ -178,12 +181,19 @@ def test_layer_keeps_slims_variables_and_outputs(size, norm, kwargs):
                                atol=2e-5 * np.abs(stock).max())
 
 
-def test_without_the_scope_it_is_slim_conv2d():
-    # Training graphs: no rewrite, no cached kernels.
+def test_outside_the_block_slim_conv2d_is_slims_own():
+    # Training graphs: no rewrite, no cached kernels; the block puts slim's
+    # conv2d back even when building inside it fails.
+    original = slim.conv2d
+    with pytest.raises(ValueError, match='boom'):
+        with fast_conv.inference_formulations():
+            assert slim.conv2d is fast_conv.conv2d
+            raise ValueError('boom')
+    assert slim.conv2d is original
     x = np.zeros((1, 2, 2, 3), np.float32)
     graph = tf.Graph()
     with graph.as_default():
-        fast_conv.conv2d(tf.constant(x), 4, 3)
+        slim.conv2d(tf.constant(x), 4, 3)
         assert [op.type for op in graph.get_operations()].count(
             'Conv2D') == 1
         assert not tf1.get_collection(fast_conv.CACHED_KERNELS)
@@ -194,8 +204,8 @@ def test_cached_kernels_follow_the_weights_after_refresh():
     x = np.random.RandomState(0).normal(size=(2, 2, 2, 3)).astype(np.float32)
     with tf.Graph().as_default():
         with fast_conv.inference_formulations():
-            outputs = fast_conv.conv2d(tf.constant(x), 4, 3,
-                                       activation_fn=None, scope='conv')
+            outputs = slim.conv2d(tf.constant(x), 4, 3, activation_fn=None,
+                                  scope='conv')
         weights = [v for v in tf1.global_variables()
                    if v.op.name == 'conv/weights'][0]
         reference = tf.nn.conv2d(x, weights, 1, 'SAME')
@@ -217,7 +227,7 @@ def test_resnet34_uses_the_fast_formulations_on_stages_3_and_4():
     for fast in (False, True):
         graph = tf.Graph()
         with graph.as_default():
-            images, _ = training.input_placeholders(model)
+            images, _ = inputs.placeholders(model)
             with fast_conv.inference_formulations(fast):
                 registry.build(model, images, is_training=False)
             counts[fast] = (
@@ -239,17 +249,18 @@ def _evaluate(evaluator, checkpoint, split):
     return evaluator.evaluate(checkpoint, split, batch_size=64).accuracy
 
 
-def test_evaluator_accuracy_is_the_same_with_and_without(mnist, tmp_path):
+def test_evaluator_accuracy_is_the_same_with_and_without(mnist_data, tmp_path):
     # Checkpoints written by training's unchanged path, restored into both
     # inference graphs, one checkpoint after the other into the same graph.
     train_config = tiny_train_config(steps=40, learning_rate=0.1,
                                      batch_size=32, save_every=20)
-    training.train(train_config, str(tmp_path), mnist.train,
-                   log=lambda _: None)
+    loop.train(train_config, str(tmp_path), mnist_data.train,
+               log=lambda _: None)
     loaded = config.load(str(tmp_path))
-    split = data.Split(mnist.test.images[:500], mnist.test.labels[:500])
+    split = mnist.Split(mnist_data.test.images[:500],
+                        mnist_data.test.labels[:500])
     fast = evaluate.Evaluator(loaded)
-    stock = evaluate.Evaluator(loaded, fast_convolutions=False)
+    stock = evaluate.Evaluator(loaded, inference_convolutions='tf')
     try:
         accuracies = []
         for step in (20, 40):
@@ -274,16 +285,18 @@ def test_evaluator_accuracy_is_the_same_with_and_without(mnist, tmp_path):
     assert accuracies[-1][0] > 0.2, accuracies
 
 
-def test_batch_norm_network_evaluates_the_same(mnist, tmp_path):
+def test_batch_norm_network_evaluates_the_same(mnist_data, tmp_path):
     train_config = tiny_train_config(steps=3, norm='batch')
-    training.train(train_config, str(tmp_path), mnist.train,
-                   log=lambda _: None)
+    loop.train(train_config, str(tmp_path), mnist_data.train,
+               log=lambda _: None)
     loaded = config.load(str(tmp_path))
-    split = data.Split(mnist.test.images[:200], mnist.test.labels[:200])
+    split = mnist.Split(mnist_data.test.images[:200],
+                        mnist_data.test.labels[:200])
     checkpoint = str(tmp_path / 'model.ckpt-3')
     results = []
     for fast in (True, False):
-        evaluator = evaluate.Evaluator(loaded, fast_convolutions=fast)
+        evaluator = evaluate.Evaluator(
+            loaded, inference_convolutions='fast' if fast else 'tf')
         try:
             results.append(_evaluate(evaluator, checkpoint, split))
         finally:

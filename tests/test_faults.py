@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from resnet_tf1 import checkpoints
-from resnet_tf1 import training
+from resnet_tf1 import errors
+from resnet_tf1.training import loop
 
 from conftest import MNIST_DIR
 from conftest import REPO_DIR
@@ -26,17 +27,17 @@ from test_training import quiet
     {'norm': 'batch', 'optimizer': 'momentum'},  # moving stats + slots
 ])
 def test_resumed_run_ends_with_the_uninterrupted_checkpoint(
-        mnist, tmp_path, overrides):
+        mnist_data, tmp_path, overrides):
     full = tiny_train_config(seed=5, steps=4, save_every=2, **overrides)
-    straight = training.train(full, str(tmp_path / 'straight'), mnist.train,
-                              log=quiet)
+    straight = loop.train(full, str(tmp_path / 'straight'), mnist_data.train,
+                          log=quiet)
     first = tiny_train_config(seed=5, steps=2, save_every=2, **overrides)
-    training.train(first, str(tmp_path / 'resumed'), mnist.train, log=quiet)
+    loop.train(first, str(tmp_path / 'resumed'), mnist_data.train, log=quiet)
     # No seed given on resumption: the run keeps the one it started with.
-    resumed = training.train(tiny_train_config(seed=None, steps=4,
+    resumed = loop.train(tiny_train_config(seed=None, steps=4,
                                                save_every=2, **overrides),
-                             str(tmp_path / 'resumed'), mnist.train,
-                             log=quiet)
+                         str(tmp_path / 'resumed'), mnist_data.train,
+                         log=quiet)
     assert resumed.losses == straight.losses[2:]
     a = checkpoint_tensors(str(tmp_path / 'straight'))
     b = checkpoint_tensors(str(tmp_path / 'resumed'))
@@ -47,15 +48,15 @@ def test_resumed_run_ends_with_the_uninterrupted_checkpoint(
 
 
 def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(
-        mnist, tmp_path):
+        mnist_data, tmp_path):
     good = tiny_train_config(steps=2, save_every=2)
-    training.train(good, str(tmp_path), mnist.train, log=quiet)
+    loop.train(good, str(tmp_path), mnist_data.train, log=quiet)
     before = checkpoint_tensors(str(tmp_path))
     exploding = tiny_train_config(steps=40, save_every=1,
                                   learning_rate=10.0)
-    with pytest.raises(training.TrainingError,
+    with pytest.raises(errors.TrainingError,
                        match=r'loss is (nan|inf) at step \d+; stopping'):
-        training.train(exploding, str(tmp_path), mnist.train, log=quiet)
+        loop.train(exploding, str(tmp_path), mnist_data.train, log=quiet)
     newest = checkpoints.latest_checkpoint(str(tmp_path))
     for name, value in checkpoint_tensors(str(tmp_path)).items():
         assert np.all(np.isfinite(value)), name
@@ -149,17 +150,18 @@ def test_kill_9_leaves_a_checkpoint_eval_restores(tmp_path, log_lines,
 def _checkpoint_steps(model_dir):
     return sorted(int(name[len('model.ckpt-'):-len('.index')])
                   for name in os.listdir(model_dir)
-                  if name.startswith('model.ckpt-') and name.endswith('.index'))
+                  if name.startswith('model.ckpt-')
+                  and name.endswith('.index'))
 
 
 def test_milestone_checkpoints_survive_rotation_and_resumption(
-        mnist, tmp_path):
+        mnist_data, tmp_path):
     config = tiny_train_config(steps=8, save_every=1, keep_checkpoint_every=3)
-    training.train(config, str(tmp_path), mnist.train, log=quiet)
+    loop.train(config, str(tmp_path), mnist_data.train, log=quiet)
     # The milestones (3, 6) and the 5 newest others.
     assert _checkpoint_steps(tmp_path) == [2, 3, 4, 5, 6, 7, 8]
     resumed = tiny_train_config(seed=None, steps=13, save_every=1,
                                 keep_checkpoint_every=3)
-    training.train(resumed, str(tmp_path), mnist.train, log=quiet)
+    loop.train(resumed, str(tmp_path), mnist_data.train, log=quiet)
     # The resumed run goes on rotating the checkpoints the first one left.
     assert _checkpoint_steps(tmp_path) == [3, 6, 7, 8, 9, 10, 11, 12, 13]

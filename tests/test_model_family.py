@@ -18,13 +18,14 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1.nets import alexnet
 from resnet_tf1 import config
+from resnet_tf1 import errors
+from resnet_tf1.nets import alexnet
 from resnet_tf1.nets import densenet
 from resnet_tf1.nets import registry
 from resnet_tf1.nets import resnet
-from resnet_tf1.tools import model_summary
 from resnet_tf1.nets import units
+from resnet_tf1.tools import model_summary
 
 from conftest import REPO_DIR
 
@@ -71,7 +72,8 @@ def imagenet_config(name):
 @pytest.mark.parametrize('name', sorted(IMAGENET))
 def test_imagenet_parameters_and_macs_match_torchvision(name):
     parameters, gmacs, _ = IMAGENET[name]
-    graph, logits, _ = model_summary.build_inference_graph(imagenet_config(name))
+    graph, logits, _ = model_summary.build_inference_graph(
+        imagenet_config(name))
     assert logits.shape.as_list() == [1, 1000]
     assert parameter_count(graph) == parameters
     table = model_summary.summarize(graph)
@@ -244,7 +246,7 @@ def test_tiny_network_logits_and_end_points(name):
 
 
 @pytest.mark.parametrize('name', sorted(registry.NETWORKS))
-def test_tiny_network_trains_on_mnist_without_nans(name, mnist):
+def test_tiny_network_trains_on_mnist_without_nans(name, mnist_data):
     tiny = tiny_train_graph(name)
     with fast_session(tiny.graph) as session:
         session.run(tf1.global_variables_initializer())
@@ -252,8 +254,8 @@ def test_tiny_network_trains_on_mnist_without_nans(name, mnist):
             batch = slice(step * TINY_BATCH, (step + 1) * TINY_BATCH)
             _, loss = session.run(
                 [tiny.train_op, tiny.loss],
-                {tiny.images: mnist.train.images[batch],
-                 tiny.labels: mnist.train.labels[batch]})
+                {tiny.images: mnist_data.train.images[batch],
+                 tiny.labels: mnist_data.train.labels[batch]})
             assert np.isfinite(loss), (name, step, loss)
         weights = session.run(tiny.graph.get_collection(
             tf1.GraphKeys.TRAINABLE_VARIABLES))
@@ -382,7 +384,7 @@ def test_nchw_builds_the_same_network(family):
     (dict(name='resnet35'), 'valid models: alexnet, cifar_plain110'),
 ])
 def test_registry_refuses_what_a_network_does_not_take(fields, message):
-    with pytest.raises(config.ConfigError) as raised:
+    with pytest.raises(errors.ConfigError) as raised:
         config.ModelConfig(**fields).resolved()
     assert message in str(raised.value)
     assert '\n' not in str(raised.value)

@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 from resnet_tf1 import config
+from resnet_tf1 import errors
 from resnet_tf1.nets import registry
 from resnet_tf1.nets import resnet
 from resnet_tf1.nets import units
@@ -145,11 +146,11 @@ def test_identity_shortcut_refuses_a_shape_change():
 
 
 def test_unknown_names_list_the_valid_ones():
-    with pytest.raises(config.ConfigError, match='valid models: .*resnet34'):
+    with pytest.raises(errors.ConfigError, match='valid models: .*resnet34'):
         config.ModelConfig(name='resnet35').resolved()
     for kind in ('D', 'identity'):   # no registered net keeps its shape
-        with pytest.raises(config.ConfigError,
+        with pytest.raises(errors.ConfigError,
                            match=r'--shortcut must be one of A\|B\|C'):
             config.ModelConfig(shortcut=kind).resolved()
-    with pytest.raises(config.ConfigError, match='--norm must be one of'):
+    with pytest.raises(errors.ConfigError, match='--norm must be one of'):
         config.ModelConfig(norm='layer').resolved()

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1.speed import bench
 from resnet_tf1 import config
-from resnet_tf1 import training
+from resnet_tf1 import errors
+from resnet_tf1.speed import bench
+from resnet_tf1.training import loop
+from resnet_tf1.training import train_op
 
 from conftest import REPO_DIR, tiny_train_config
 
@@ -23,61 +25,62 @@ def quiet(_):
     pass
 
 
-def losses_of(train_config, mnist, model_dir):
-    result = training.train(train_config, str(model_dir), mnist.train,
-                            log=quiet)
+def losses_of(train_config, mnist_data, model_dir):
+    result = loop.train(train_config, str(model_dir), mnist_data.train,
+                        log=quiet)
     return np.array([loss for _, loss in result.losses])
 
 
-def test_dataset_pipeline_trains_on_the_feed_paths_batches(mnist, tmp_path):
+def test_dataset_pipeline_trains_on_the_feed_paths_batches(mnist_data,
+                                                           tmp_path):
     feed = tiny_train_config(steps=4, save_every=2)
     staged = dataclasses.replace(feed, input_pipeline='dataset')
-    reference = losses_of(feed, mnist, tmp_path / 'feed')
+    reference = losses_of(feed, mnist_data, tmp_path / 'feed')
     np.testing.assert_array_equal(
-        losses_of(staged, mnist, tmp_path / 'dataset'), reference)
+        losses_of(staged, mnist_data, tmp_path / 'dataset'), reference)
     # Resuming starts the pipeline at the restored step.
     interrupted = dataclasses.replace(staged, steps=2)
-    losses_of(interrupted, mnist, tmp_path / 'resumed')
+    losses_of(interrupted, mnist_data, tmp_path / 'resumed')
     np.testing.assert_array_equal(
-        losses_of(staged, mnist, tmp_path / 'resumed'), reference[2:])
+        losses_of(staged, mnist_data, tmp_path / 'resumed'), reference[2:])
 
 
 def test_bf16_keeps_float32_weights_and_follows_the_float32_curve(
-        mnist, tmp_path):
+        mnist_data, tmp_path):
     float32 = tiny_train_config(steps=5)
     bf16 = dataclasses.replace(float32, precision='bf16')
-    graph = training.build_train_graph(bf16)
+    graph = train_op.build_train_graph(bf16)
     dtypes = {v.dtype.base_dtype for v in graph.graph.get_collection(
         tf1.GraphKeys.GLOBAL_VARIABLES)}
     assert dtypes <= {tf.float32, tf.int64}, dtypes
     conv_dtypes = {op.outputs[0].dtype for op in graph.graph.get_operations()
                    if op.type == 'Conv2D'}
     assert conv_dtypes == {tf.bfloat16}
-    reference = losses_of(float32, mnist, tmp_path / 'f32')
-    reduced = losses_of(bf16, mnist, tmp_path / 'bf16')
+    reference = losses_of(float32, mnist_data, tmp_path / 'f32')
+    reduced = losses_of(bf16, mnist_data, tmp_path / 'bf16')
     # bfloat16 has 8 bits of mantissa: close, not equal.
     assert not np.array_equal(reference, reduced)
     np.testing.assert_allclose(reduced, reference, rtol=0.05)
 
 
-def test_bf16_checkpoint_restores_in_the_evaluator(mnist, tmp_path):
-    from resnet_tf1 import evaluation
+def test_bf16_checkpoint_restores_in_the_evaluator(mnist_data, tmp_path):
+    from resnet_tf1.evaluation import evaluate
     train_config = tiny_train_config(steps=2, precision='bf16')
-    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
-    result = evaluation.Evaluator(config.load(str(tmp_path))).evaluate(
-        str(tmp_path / 'model.ckpt-2'), mnist.validation, 1000)
+    loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
+    result = evaluate.Evaluator(config.load(str(tmp_path))).evaluate(
+        str(tmp_path / 'model.ckpt-2'), mnist_data.validation, 1000)
     assert result.step == 2 and result.examples == 5000
     assert 0.0 <= result.accuracy <= 1.0
 
 
-def test_xla_compiles_the_network_and_matches_float32(mnist, tmp_path):
+def test_xla_compiles_the_network_and_matches_float32(mnist_data, tmp_path):
     plain = tiny_train_config(steps=3)
     compiled = dataclasses.replace(plain, xla=True)
-    graph = training.build_train_graph(compiled).graph
+    graph = train_op.build_train_graph(compiled).graph
     assert any(op.get_attr('_XlaCompile') for op in graph.get_operations()
                if op.type == 'Conv2D' and '_XlaCompile' in op.node_def.attr)
-    np.testing.assert_allclose(losses_of(compiled, mnist, tmp_path / 'x'),
-                               losses_of(plain, mnist, tmp_path / 'p'),
+    np.testing.assert_allclose(losses_of(compiled, mnist_data, tmp_path / 'x'),
+                               losses_of(plain, mnist_data, tmp_path / 'p'),
                                rtol=1e-4)
 
 
@@ -86,7 +89,7 @@ def test_nchw_training_graph_builds_for_the_article_network():
     # supports the NHWC tensor format on the CPU"), so NCHW runs on GPUs.
     # The option-A ops and batch norm in NCHW are checked in test_layers.
     train_config = tiny_train_config(data_format='NCHW', norm='batch')
-    graph = training.build_train_graph(train_config).graph
+    graph = train_op.build_train_graph(train_config).graph
     formats = {op.get_attr('data_format') for op in graph.get_operations()
                if op.type in ('Conv2D', 'MaxPool')}
     assert formats == {b'NCHW'}
@@ -98,8 +101,8 @@ def test_bench_times_training_and_evaluation():
     assert timing.batch_size == 4 and timing.fastest <= timing.seconds
     assert timing.seconds <= timing.slowest
     # 3 passes x 2 FLOPs per MAC x the summary's MACs x the batch.
-    from resnet_tf1 import summary
-    macs = summary.summarize_model(train_config.model).macs
+    from resnet_tf1.tools import model_summary
+    macs = model_summary.summarize_model(train_config.model).macs
     assert timing.flops == 3 * 2 * macs * 4
     evaluation = bench.time_evaluation(train_config, batch_size=6, steps=2)
     assert evaluation.flops == 2 * macs * 6
@@ -137,7 +140,7 @@ def test_bench_layers_covers_every_conv():
     ('intra_op_threads', -1, '--intra_op_threads must be at least 0'),
 ])
 def test_bad_speed_settings_name_the_flag(field, value, message):
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(errors.ConfigError, match=message):
         dataclasses.replace(tiny_train_config(), **{field: value}).resolved()
 
 

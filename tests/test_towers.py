@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from resnet_tf1 import compute
 from resnet_tf1 import config
-from resnet_tf1 import data
+from resnet_tf1 import errors
+from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
-from resnet_tf1 import training
+from resnet_tf1.training import loop
+from resnet_tf1.training import train_op
 
 from conftest import tiny_train_config
 
@@ -25,11 +28,11 @@ def one_step(train_config, checkpoint, images, labels, run_train_op=False):
     """Restores `checkpoint` into the train graph of `train_config` and
     returns loss, cross-entropy, {variable name: gradient} on the batch (and,
     with run_train_op, every global variable after one train step)."""
-    train_graph = training.build_train_graph(train_config)
+    train_graph = train_op.build_train_graph(train_config)
     gradients = {variable.op.name: gradient
                  for gradient, variable in train_graph.grads_and_vars}
     with tf1.Session(graph=train_graph.graph,
-                     config=training.session_config(train_config)) as session:
+                     config=compute.session_config(train_config)) as session:
         train_graph.saver.restore(session, checkpoint)
         feed = {train_graph.images: images, train_graph.labels: labels}
         loss, cross_entropy, gradient_values = session.run(
@@ -47,7 +50,7 @@ def one_step(train_config, checkpoint, images, labels, run_train_op=False):
 def initial_checkpoint(tmp_path_factory):
     """Initial weights of the tiny config, shared by every tower count."""
     path = str(tmp_path_factory.mktemp('init') / 'model.ckpt')
-    train_graph = training.build_train_graph(tiny_train_config())
+    train_graph = train_op.build_train_graph(tiny_train_config())
     with tf1.Session(graph=train_graph.graph) as session:
         session.run(tf1.global_variables_initializer())
         train_graph.saver.save(session, path)
@@ -56,8 +59,8 @@ def initial_checkpoint(tmp_path_factory):
 
 @pytest.mark.parametrize('num_devices', [2, 4])
 def test_towers_give_the_loss_and_gradients_of_one_device(
-        mnist, initial_checkpoint, num_devices):
-    images, labels = mnist.train.images[:8], mnist.train.labels[:8]
+        mnist_data, initial_checkpoint, num_devices):
+    images, labels = mnist_data.train.images[:8], mnist_data.train.labels[:8]
     single = one_step(tiny_train_config(), initial_checkpoint, images, labels)
     towers = one_step(tiny_train_config(num_devices=num_devices),
                       initial_checkpoint, images, labels)
@@ -72,8 +75,8 @@ def test_towers_give_the_loss_and_gradients_of_one_device(
 
 
 def test_towers_share_one_set_of_variables_on_the_parameter_device():
-    single = training.build_train_graph(tiny_train_config())
-    towers = training.build_train_graph(tiny_train_config(num_devices=2))
+    single = train_op.build_train_graph(tiny_train_config())
+    towers = train_op.build_train_graph(tiny_train_config(num_devices=2))
 
     def names(graph, collection):
         return sorted(variable.op.name
@@ -93,13 +96,13 @@ def test_towers_share_one_set_of_variables_on_the_parameter_device():
     assert convs['tower_1'].endswith('CPU:1')
 
 
-def test_batch_norm_statistics_come_from_the_first_tower(mnist, tmp_path):
+def test_batch_norm_statistics_come_from_the_first_tower(mnist_data, tmp_path):
     """Each tower normalizes its own slice; the moving statistics move once
     per step, from tower 0's slice: what one device gives on that slice."""
-    images, labels = mnist.train.images[:8], mnist.train.labels[:8]
+    images, labels = mnist_data.train.images[:8], mnist_data.train.labels[:8]
     checkpoint = str(tmp_path / 'model.ckpt')
     batch_norm = tiny_train_config(norm='batch')
-    train_graph = training.build_train_graph(batch_norm)
+    train_graph = train_op.build_train_graph(batch_norm)
     with tf1.Session(graph=train_graph.graph) as session:
         session.run(tf1.global_variables_initializer())
         train_graph.saver.save(session, checkpoint)
@@ -116,16 +119,17 @@ def test_batch_norm_statistics_come_from_the_first_tower(mnist, tmp_path):
 
 
 def test_two_towers_train_repeatably_and_evaluate_as_one_network(
-        mnist, tmp_path):
-    fixed = data.Split(mnist.train.images[:8], mnist.train.labels[:8])
+        mnist_data, tmp_path):
+    fixed = mnist.Split(mnist_data.train.images[:8],
+                        mnist_data.train.labels[:8])
     train_config = tiny_train_config(num_devices=2, steps=30,
                                      learning_rate=0.1, base_depth=8)
-    first = training.train(train_config, str(tmp_path / 'a'), fixed,
-                           log=quiet)
+    first = loop.train(train_config, str(tmp_path / 'a'), fixed,
+                       log=quiet)
     losses = [loss for _, loss in first.losses]
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
-    again = training.train(dataclasses.replace(train_config, steps=3),
-                           str(tmp_path / 'b'), fixed, log=quiet)
+    again = loop.train(dataclasses.replace(train_config, steps=3),
+                       str(tmp_path / 'b'), fixed, log=quiet)
     assert again.losses == first.losses[:3]
     # The checkpoint holds a single network: the evaluator (one device)
     # restores it.
@@ -140,7 +144,7 @@ def test_two_towers_train_repeatably_and_evaluate_as_one_network(
 
 
 def test_batch_that_does_not_split_evenly_is_refused():
-    with pytest.raises(config.ConfigError,
+    with pytest.raises(errors.ConfigError,
                        match='--batch_size 8 does not split evenly over '
                              '--num_devices 3'):
         tiny_train_config(num_devices=3)

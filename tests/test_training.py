@@ -8,9 +8,11 @@ import tensorflow as tf
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config
-from resnet_tf1 import data
+from resnet_tf1 import errors
+from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
-from resnet_tf1 import training
+from resnet_tf1.training import loop
+from resnet_tf1.training import train_op
 
 from conftest import tiny_train_config
 
@@ -27,11 +29,12 @@ def quiet(_):
     pass
 
 
-def test_loss_falls_when_overfitting_one_batch(mnist, tmp_path):
-    fixed = data.Split(mnist.train.images[:8], mnist.train.labels[:8])
+def test_loss_falls_when_overfitting_one_batch(mnist_data, tmp_path):
+    fixed = mnist.Split(mnist_data.train.images[:8],
+                        mnist_data.train.labels[:8])
     train_config = tiny_train_config(steps=40, learning_rate=0.1,
                                      base_depth=8)
-    result = training.train(train_config, str(tmp_path), fixed, log=quiet)
+    result = loop.train(train_config, str(tmp_path), fixed, log=quiet)
     losses = [loss for _, loss in result.losses]
     assert result.step == 40 and len(losses) == 40
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
@@ -41,7 +44,7 @@ def test_learning_rate_decays_once_per_epoch():
     train_config = tiny_train_config(batch_size=10, train_examples=30,
                                      learning_rate=0.5,
                                      learning_rate_decay=0.5)
-    train_graph = training.build_train_graph(train_config)
+    train_graph = train_op.build_train_graph(train_config)
     with tf1.Session(graph=train_graph.graph) as session:
         session.run(tf1.global_variables_initializer())
         rates = []
@@ -53,7 +56,7 @@ def test_learning_rate_decays_once_per_epoch():
 
 def test_regularization_covers_every_conv_and_fc_weight():
     train_config = tiny_train_config(weight_decay=0.01)
-    train_graph = training.build_train_graph(train_config)
+    train_graph = train_op.build_train_graph(train_config)
     with train_graph.graph.as_default():
         weights = [v for v in tf1.trainable_variables()
                    if v.op.name.endswith('/weights')]
@@ -67,9 +70,9 @@ def test_regularization_covers_every_conv_and_fc_weight():
     np.testing.assert_allclose(total, expected, rtol=1e-5)
 
 
-def test_checkpoint_round_trip(mnist, tmp_path):
+def test_checkpoint_round_trip(mnist_data, tmp_path):
     train_config = tiny_train_config(norm='batch', optimizer='momentum')
-    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
     saved = checkpoint_tensors(str(tmp_path))
     assert saved['global_step'] == 3
     # Weights, EMA shadows, BN statistics and momentum slots are all there.
@@ -79,7 +82,7 @@ def test_checkpoint_round_trip(mnist, tmp_path):
         in names
     assert 'resnet34/block1/unit_1/conv1/BatchNorm/moving_mean' in names
     assert 'resnet34/block1/unit_1/conv1/weights/Momentum' in names
-    train_graph = training.build_train_graph(train_config)
+    train_graph = train_op.build_train_graph(train_config)
     with tf1.Session(graph=train_graph.graph) as session:
         step = checkpoints.restore_or_initialize(
             session, train_graph.saver, str(tmp_path))
@@ -94,10 +97,10 @@ def test_checkpoint_round_trip(mnist, tmp_path):
 
 @pytest.mark.parametrize('use_ema,norm', [
     (True, 'none'), (False, 'none'), (True, 'batch')])
-def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
+def test_evaluator_restores_ema_shadows_not_raw_weights(mnist_data, tmp_path,
                                                         use_ema, norm):
     train_config = tiny_train_config(steps=4, learning_rate=0.1, norm=norm)
-    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
     saved = checkpoint_tensors(str(tmp_path))
     name = 'resnet34/block2/unit_1/conv1/weights'
     shadow = saved[name + '/ExponentialMovingAverage']
@@ -105,7 +108,8 @@ def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
     checkpoint, loaded_config = evaluate.resolve_checkpoint(str(tmp_path))
     evaluator = evaluate.Evaluator(loaded_config, use_ema=use_ema)
     try:
-        small = data.Split(mnist.test.images[:20], mnist.test.labels[:20])
+        small = mnist.Split(mnist_data.test.images[:20],
+                            mnist_data.test.labels[:20])
         result = evaluator.evaluate(checkpoint, small, batch_size=7)
         with evaluator.graph.as_default():
             restored = {v.op.name: v for v in tf1.global_variables()}
@@ -122,12 +126,13 @@ def test_evaluator_restores_ema_shadows_not_raw_weights(mnist, tmp_path,
     assert result.weights == ('ema' if use_ema else 'raw')
 
 
-def test_eval_accuracy_does_not_depend_on_batch_size(mnist, tmp_path):
-    training.train(tiny_train_config(), str(tmp_path), mnist.train, log=quiet)
+def test_eval_accuracy_does_not_depend_on_batch_size(mnist_data, tmp_path):
+    loop.train(tiny_train_config(), str(tmp_path), mnist_data.train, log=quiet)
     checkpoint, loaded_config = evaluate.resolve_checkpoint(str(tmp_path))
     evaluator = evaluate.Evaluator(loaded_config)
     try:
-        split = data.Split(mnist.test.images[:500], mnist.test.labels[:500])
+        split = mnist.Split(mnist_data.test.images[:500],
+                            mnist_data.test.labels[:500])
         results = {evaluator.evaluate(checkpoint, split, size).accuracy
                    for size in (1, 7, 500, 1000)}
     finally:
@@ -139,13 +144,13 @@ def test_eval_accuracy_does_not_depend_on_batch_size(mnist, tmp_path):
     {},                                          # the article's setting
     {'norm': 'batch', 'optimizer': 'momentum'},  # BN updates + slots
 ])
-def test_two_seeded_runs_give_identical_checkpoints(mnist, tmp_path,
+def test_two_seeded_runs_give_identical_checkpoints(mnist_data, tmp_path,
                                                     overrides):
     train_config = tiny_train_config(seed=7, steps=4, **overrides)
-    first = training.train(train_config, str(tmp_path / 'a'), mnist.train,
-                           log=quiet)
-    second = training.train(train_config, str(tmp_path / 'b'), mnist.train,
-                            log=quiet)
+    first = loop.train(train_config, str(tmp_path / 'a'), mnist_data.train,
+                       log=quiet)
+    second = loop.train(train_config, str(tmp_path / 'b'), mnist_data.train,
+                        log=quiet)
     assert first.losses == second.losses
     a, b = (checkpoint_tensors(str(tmp_path / d)) for d in 'ab')
     assert a.keys() == b.keys()
@@ -154,46 +159,47 @@ def test_two_seeded_runs_give_identical_checkpoints(mnist, tmp_path,
 
 
 @pytest.mark.parametrize('norm', ['none', 'batch'])
-def test_fast_conv_gradients_keep_the_loss_curve(mnist, tmp_path, norm):
+def test_fast_conv_gradients_keep_the_loss_curve(mnist_data, tmp_path, norm):
     # The rewrite changes only float32 summation order.
     runs = {}
     for kind in config.CONV_GRADIENTS:
         train_config = tiny_train_config(seed=3, steps=6, norm=norm,
                                          conv_gradients=kind)
-        runs[kind] = training.train(train_config, str(tmp_path / kind),
-                                    mnist.train, log=quiet)
+        runs[kind] = loop.train(train_config, str(tmp_path / kind),
+                                mnist_data.train, log=quiet)
     fast, stock = ([loss for _, loss in runs[kind].losses]
                    for kind in ('fast', 'tf'))
     assert len(fast) == 6
     np.testing.assert_allclose(fast, stock, rtol=1e-5)
-    a, b = (checkpoint_tensors(str(tmp_path / kind)) for kind in ('fast', 'tf'))
+    a, b = (checkpoint_tensors(str(tmp_path / kind))
+            for kind in ('fast', 'tf'))
     for name in a:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-4, atol=1e-6,
                                    err_msg=name)
 
 
-def test_different_seeds_give_different_runs(mnist, tmp_path):
-    first = training.train(tiny_train_config(seed=1), str(tmp_path / 'a'),
-                           mnist.train, log=quiet)
-    second = training.train(tiny_train_config(seed=2), str(tmp_path / 'b'),
-                            mnist.train, log=quiet)
+def test_different_seeds_give_different_runs(mnist_data, tmp_path):
+    first = loop.train(tiny_train_config(seed=1), str(tmp_path / 'a'),
+                       mnist_data.train, log=quiet)
+    second = loop.train(tiny_train_config(seed=2), str(tmp_path / 'b'),
+                        mnist_data.train, log=quiet)
     assert first.losses != second.losses
 
 
-def test_unseeded_run_draws_and_saves_a_seed(mnist, tmp_path):
+def test_unseeded_run_draws_and_saves_a_seed(mnist_data, tmp_path):
     train_config = tiny_train_config(seed=None, steps=1)
-    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
     assert config.load(str(tmp_path)).seed is not None
 
 
-def test_model_dir_of_another_model_is_refused(mnist, tmp_path):
-    training.train(tiny_train_config(steps=1), str(tmp_path), mnist.train,
-                   log=quiet)
+def test_model_dir_of_another_model_is_refused(mnist_data, tmp_path):
+    loop.train(tiny_train_config(steps=1), str(tmp_path), mnist_data.train,
+               log=quiet)
     other = tiny_train_config(steps=2, norm='batch')
-    with pytest.raises(config.ConfigError,
+    with pytest.raises(errors.ConfigError,
                        match='holds checkpoints of another model: '
                              'norm=none \\(this run: batch\\)'):
-        training.train(other, str(tmp_path), mnist.train, log=quiet)
+        loop.train(other, str(tmp_path), mnist_data.train, log=quiet)
     assert checkpoint_tensors(str(tmp_path))['global_step'] == 1
 
 
@@ -201,7 +207,7 @@ def test_train_config_json_round_trip():
     train_config = tiny_train_config()
     text = train_config.to_json()
     assert config.TrainConfig.from_json(text).resolved() == train_config
-    with pytest.raises(config.ConfigError, match='not a valid training'):
+    with pytest.raises(errors.ConfigError, match='not a valid training'):
         config.TrainConfig.from_json('{"model": 3}', source='x.json')
 
 
@@ -214,14 +220,15 @@ def test_train_config_json_round_trip():
     ('optimizer', 'adam', '--optimizer must be one of'),
 ])
 def test_out_of_range_settings_name_the_flag(field, value, message):
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(errors.ConfigError, match=message):
         dataclasses.replace(tiny_train_config(), **{field: value}).resolved()
 
 
-def test_training_and_evaluation_write_tensorboard_scalars(mnist, tmp_path):
+def test_training_and_evaluation_write_tensorboard_scalars(mnist_data,
+                                                           tmp_path):
     from resnet_tf1 import summaries
     train_config = tiny_train_config(steps=4, log_every=2)
-    training.train(train_config, str(tmp_path), mnist.train, log=quiet)
+    loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
     scalars = summaries.read_scalars(str(tmp_path))
     assert set(scalars) == {'loss', 'cross_entropy', 'learning_rate',
                             'batch_accuracy', 'images_per_second'}
@@ -229,7 +236,7 @@ def test_training_and_evaluation_write_tensorboard_scalars(mnist, tmp_path):
     assert scalars['learning_rate'][0][1] == pytest.approx(0.03)
     checkpoint = checkpoints.latest_checkpoint(str(tmp_path))
     result = evaluate.Evaluator(train_config).evaluate(
-        checkpoint, mnist.validation, 1000)
+        checkpoint, mnist_data.validation, 1000)
     evaluate.write_summary(result, 'validation')
     written = summaries.read_scalars(
         str(tmp_path / 'eval_validation'))['accuracy']

@@ -9,14 +9,16 @@ checkpoints, never from repeated flags. The step comes from the restored
 import collections
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import checkpoints
+from resnet_tf1 import compute
 from resnet_tf1 import config as config_lib
-from resnet_tf1.speed import fast_conv
 from resnet_tf1 import summaries
-from resnet_tf1 import training
+from resnet_tf1.data import inputs
+from resnet_tf1.errors import CheckpointError
+from resnet_tf1.errors import ConfigError
+from resnet_tf1.speed import fast_conv
 
 tf1 = tf.compat.v1
 
@@ -47,22 +49,23 @@ class Evaluator:
     from any number of its checkpoints.
 
     Its convolutions are fast_conv.py's faster formulations where that
-    module's rule picks one (`fast_convolutions=False`: TensorFlow's
-    Conv2D everywhere); the variables, and so the checkpoints, are the
-    same either way."""
+    module's rule picks one (`inference_convolutions='fast'`; 'tf':
+    TensorFlow's Conv2D everywhere); the variables, and so the checkpoints,
+    are the same either way."""
 
-    def __init__(self, train_config, use_ema=True, fast_convolutions=True):
+    def __init__(self, train_config, use_ema=True,
+                 inference_convolutions='fast'):
         self.train_config = train_config
         self.use_ema = use_ema
         self.graph = tf.Graph()
         with self.graph.as_default():
             model = train_config.model
-            self.images, self.labels = training.input_placeholders(model)
+            self.images, self.labels = inputs.placeholders(model)
             # The precision training computed in (bf16 runs keep float32
             # weights, so the same variables restore either way).
-            with fast_conv.inference_formulations(fast_convolutions):
-                logits = training.network_logits(train_config, self.images,
-                                                 is_training=False)
+            logits = compute.logits(
+                train_config, self.images, is_training=False,
+                fast_convolutions=inference_convolutions == 'fast')
             # The rearranged kernels fast_conv caches are computed from
             # the restored weights, after each restore.
             self.refresh_kernels = fast_conv.refresh_op()
@@ -72,13 +75,13 @@ class Evaluator:
             self.var_list = variables_to_restore(train_config, use_ema)
             self.saver = tf1.train.Saver(self.var_list)
         self.session = tf1.Session(
-            graph=self.graph, config=training.session_config(train_config))
+            graph=self.graph, config=compute.session_config(train_config))
 
     def close(self):
         self.session.close()
 
     def evaluate(self, checkpoint, split, batch_size):
-        """Accuracy of `checkpoint` on `split` (a data.Split)."""
+        """Accuracy of `checkpoint` on `split` (a data.mnist.Split)."""
         checkpoints.check_variables(
             checkpoint, self.var_list, 'the %s that %s describes' % (
                 self.train_config.model.name, config_lib.CONFIG_FILENAME))
@@ -106,17 +109,16 @@ def resolve_checkpoint(model_dir=None, checkpoint_path=None):
     """
     if checkpoint_path:
         if not tf1.train.checkpoint_exists(checkpoint_path):
-            raise config_lib.ConfigError(
+            raise CheckpointError(
                 '--checkpoint_path %s: no such checkpoint' % checkpoint_path)
         return checkpoint_path, config_lib.load(
             os.path.dirname(checkpoint_path) or '.')
     if not os.path.isdir(model_dir):
-        raise config_lib.ConfigError('--model_dir %s: no such directory' %
-                                     model_dir)
+        raise ConfigError('--model_dir %s: no such directory' % model_dir)
     checkpoint = checkpoints.latest_checkpoint(model_dir)
     if not checkpoint:
-        raise config_lib.ConfigError('--model_dir %s: holds no checkpoint' %
-                                     model_dir)
+        raise CheckpointError('--model_dir %s: holds no checkpoint' %
+                              model_dir)
     return checkpoint, config_lib.load(model_dir)
 
 
@@ -131,12 +133,12 @@ def write_summary(result, split_name, checkpoint_dir=None):
 
 
 def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
-          report=print, split_name='test', fast_convolutions=True):
+          report=print, split_name='test', inference_convolutions='fast'):
     """The classic TF1 eval loop: evaluates each new checkpoint of
     `model_dir` as training writes it, until one at the run's final step
     (or `timeout` seconds without a new one). Returns the last EvalResult."""
     train_config = config_lib.load(model_dir)
-    evaluator = Evaluator(train_config, use_ema, fast_convolutions)
+    evaluator = Evaluator(train_config, use_ema, inference_convolutions)
     result = None
     try:
         for checkpoint in tf1.train.checkpoints_iterator(model_dir,
@@ -150,7 +152,7 @@ def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
     finally:
         evaluator.close()
     if result is None:
-        raise config_lib.ConfigError(
+        raise CheckpointError(
             '--model_dir %s: no checkpoint appeared within %s s' %
             (model_dir, timeout))
     return result

@@ -13,8 +13,13 @@ Both return `classes` (int64 [N]) and `probabilities` (float32 [N, 10]).
 In the frozen graph the tensors are `images:0` (float32), `classes:0` and
 `probabilities:0`.
 
-The exported graph is the inference graph `eval.py` builds (is_training
-False, float32), so its classes equal eval.py's on the same checkpoint.
+The exported graph is the network's plain inference graph (is_training
+False, float32, the checkpoint's variables), computed with TensorFlow's own
+ops: not with fast_conv.py's convolutions, which eval.py uses (their cached
+kernels would need a refresh op run after loading), and without the
+conv-gradient override training uses, so a consumer that never imports
+resnet_tf1 can differentiate it (fine-tuning, saliency maps). Its classes
+equal eval.py's on the same checkpoint (tests/test_export.py).
 """
 
 import dataclasses
@@ -25,9 +30,10 @@ import tempfile
 import tensorflow as tf
 
 from resnet_tf1 import checkpoints
+from resnet_tf1 import compute
 from resnet_tf1 import config as config_lib
+from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
-from resnet_tf1 import training
 
 tf1 = tf.compat.v1
 
@@ -50,9 +56,9 @@ def _serving_graph(train_config):
         # batched through the same variables.
         with tf1.variable_scope(tf1.get_variable_scope(),
                                 reuse=tf1.AUTO_REUSE):
-            logits = training.network_logits(serving_config, images,
-                                             is_training=False)
-            logits_uint8 = training.network_logits(
+            logits = compute.logits(serving_config, images,
+                                    is_training=False)
+            logits_uint8 = compute.logits(
                 serving_config, tf.cast(images_uint8, tf.float32) / 255.0,
                 is_training=False)
         outputs = []
@@ -82,7 +88,7 @@ def export(checkpoint, train_config, export_dir, use_ema=True):
             step = int(session.run(global_step))
             version_dir = os.path.join(export_dir, str(step))
             if os.path.exists(version_dir):
-                raise config_lib.ConfigError(
+                raise ConfigError(
                     '--export_dir %s: version %d exists already; remove it '
                     'or export elsewhere' % (export_dir, step))
             try:
@@ -90,7 +96,7 @@ def export(checkpoint, train_config, export_dir, use_ema=True):
                 staging = tempfile.mkdtemp(prefix='.%d-' % step,
                                            dir=export_dir)
             except OSError as error:
-                raise config_lib.ConfigError(
+                raise ConfigError(
                     '--export_dir %s: cannot write there (%s)' % (
                         export_dir, error.strerror or error)) from None
             try:

@@ -1,4 +1,5 @@
-"""Classify image files with an exported SavedModel (export.py).
+"""Classify image files with an exported SavedModel (export.py), in
+TF2 style: the export is loaded with `tf.saved_model.load`.
 
 Any PNG, JPEG, GIF or BMP, of any size, grey or colour, is converted the
 way MNIST's digits look: one grey channel, resized to 28x28 (area
@@ -12,7 +13,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from resnet_tf1 import config as config_lib
+from resnet_tf1.errors import ConfigError
+from resnet_tf1.errors import ImageError
 
 Prediction = collections.namedtuple('Prediction', ['path', 'top'])
 
@@ -23,13 +25,13 @@ def load_image(path, size=28):
         with open(path, 'rb') as stream:
             encoded = stream.read()
     except OSError as error:
-        raise config_lib.ConfigError('%s: cannot read it (%s)' % (
+        raise ImageError('%s: cannot read it (%s)' % (
             path, error.strerror or error)) from None
     try:
         image = tf.io.decode_image(encoded, channels=1,
                                    expand_animations=False)
     except (tf.errors.InvalidArgumentError, ValueError):
-        raise config_lib.ConfigError(
+        raise ImageError(
             '%s: not a PNG, JPEG, GIF or BMP image' % path) from None
     image = tf.image.resize(tf.cast(image, tf.float32) / 255.0,
                             [size, size], method='area').numpy()
@@ -44,20 +46,20 @@ def load_model(export_dir):
     """The serving_default function of the SavedModel at `export_dir` (a
     version directory), or of its newest version."""
     if not os.path.isdir(export_dir):
-        raise config_lib.ConfigError('--export_dir %s: no such directory' %
+        raise ConfigError('--export_dir %s: no such directory' %
                                      export_dir)
     if not os.path.exists(os.path.join(export_dir, 'saved_model.pb')):
         versions = [name for name in os.listdir(export_dir)
                     if name.isdigit() and os.path.exists(
                         os.path.join(export_dir, name, 'saved_model.pb'))]
         if not versions:
-            raise config_lib.ConfigError(
+            raise ConfigError(
                 '--export_dir %s: holds no SavedModel' % export_dir)
         export_dir = os.path.join(export_dir, max(versions, key=int))
     try:
         return tf.saved_model.load(export_dir).signatures['serving_default']
     except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
-        raise config_lib.ConfigError('%s: not a SavedModel of export (%s)' % (
+        raise ConfigError('%s: not a SavedModel of export (%s)' % (
             export_dir, ' '.join(str(error).split())[:200])) from None
 
 
@@ -65,7 +67,8 @@ def predict(export_dir, paths, top=3):
     # The images first: a bad file is found before the model is loaded.
     images = np.stack([load_image(path) for path in paths])
     serving = load_model(export_dir)
-    probabilities = serving(images=tf.constant(images))['probabilities'].numpy()
+    probabilities = serving(
+        images=tf.constant(images))['probabilities'].numpy()
     predictions = []
     for path, row in zip(paths, probabilities):
         best = np.argsort(-row, kind='stable')[:top]

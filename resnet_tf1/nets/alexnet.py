@@ -31,7 +31,6 @@ import tensorflow as tf
 import tf_slim as slim
 
 from resnet_tf1.nets import layers
-from resnet_tf1.speed import precision
 
 tf1 = tf.compat.v1
 
@@ -189,7 +188,7 @@ def alexnet_arg_scope(is_training=False, norm='none', weight_decay=5e-4,
     with slim.arg_scope(
             [slim.conv2d, slim.fully_connected],
             weights_initializer=slim.variance_scaling_initializer(),
-            weights_regularizer=precision.l2_regularizer(weight_decay),
+            weights_regularizer=slim.l2_regularizer(weight_decay),
             activation_fn=tf.nn.relu):
         with slim.arg_scope(
                 [slim.conv2d],

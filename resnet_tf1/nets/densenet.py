@@ -33,7 +33,6 @@ import tensorflow as tf
 import tf_slim as slim
 
 from resnet_tf1.nets import layers
-from resnet_tf1.speed import precision
 from resnet_tf1.nets import resnet
 
 tf1 = tf.compat.v1
@@ -170,7 +169,7 @@ def densenet_arg_scope(is_training=False, norm='batch', weight_decay=1e-4,
     if norm != 'batch':
         raise ValueError('DenseNet is pre-activation (BN-ReLU-conv) and '
                          'always uses batch norm; got norm %r' % norm)
-    regularizer = precision.l2_regularizer(weight_decay)
+    regularizer = slim.l2_regularizer(weight_decay)
     with slim.arg_scope(
             [slim.conv2d],
             weights_initializer=slim.variance_scaling_initializer(),

@@ -15,9 +15,7 @@ slim's contract the networks rely on, on top of public `tf.compat.v1` ops:
     its defaults from `arg_scope`.
 
 It also holds the two shape ops of the paper's parameter-free shortcut
-(option A), spatial subsampling and channel zero-padding, and the one copy of
-TF's 'SAME'/'VALID' padding arithmetic (`conv_axis`) that the rewritten
-convolutions (conv_gradients.py, fast_conv.py) share.
+(option A): spatial subsampling and channel zero-padding.
 """
 
 import tensorflow as tf
@@ -42,12 +40,13 @@ def batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001,
         inputs: a 4-D tensor, NHWC or NCHW as `data_format` says.
         decay: momentum of the moving averages.
         center: add a learned offset `beta`.
-        scale: multiply by a learned `gamma` (slim's default is off; ReLU nets
-            followed by a linear layer do not need it, the ResNet arg_scope turns
-            it on).
+        scale: multiply by a learned `gamma` (slim's default is off; ReLU
+            nets followed by a linear layer do not need it, the ResNet
+            arg_scope turns it on).
         epsilon: added to the variance before the square root.
         activation_fn: applied to the output, or None.
-        is_training: a Python bool: batch statistics and updates, or moving ones.
+        is_training: a Python bool: batch statistics and updates, or the
+            moving ones.
         data_format: 'NHWC' or 'NCHW'.
         scope: variable scope name, default 'BatchNorm'.
 
@@ -99,17 +98,6 @@ def batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001,
         if activation_fn is not None:
             outputs = activation_fn(outputs)
         return outputs
-
-
-def conv_axis(size, kernel, stride, padding):
-    """(output size, padding before, padding after) along one axis of a
-    'SAME' or 'VALID' convolution, as TensorFlow computes them ('SAME' puts
-    the odd pixel after)."""
-    if padding == 'VALID':
-        return (size - kernel) // stride + 1, 0, 0
-    output = -(-size // stride)
-    total = max((output - 1) * stride + kernel - size, 0)
-    return output, total // 2, total - total // 2
 
 
 def subsample(inputs, stride, data_format='NHWC'):

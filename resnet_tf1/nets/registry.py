@@ -1,12 +1,12 @@
-"""The registry: network name -> `Network`, and one entry point that builds
-any registered network from a `ModelConfig`.
+"""The network registry: name -> `Network`, and one entry point that builds
+any registered network from a `ModelConfig` (tf-slim's nets_factory).
 
 Every network function has the signature
 `fn(images, num_classes, base_depth, stem_kind, shortcut_kind, data_format)`
 and returns `(logits, end_points)`. Every family brings its arg_scope
 function, `arg_scope(is_training, norm, weight_decay)`, the one place of its
-layer defaults; `build()` opens it around the network, so `is_training` and
-the norm are injected in one place.
+layer defaults; `build()` (or `arg_scope()` then `network_fn()`) opens it
+around the network, so `is_training` and the norm are injected in one place.
 
 A network declares which `ModelConfig` fields it takes (`NETWORK_FIELDS`)
 through its defaults: a field it has no default for does not apply to it
@@ -141,14 +141,20 @@ def network(name):
     return NETWORKS[name]
 
 
-def check_name(name):
-    """Raises ValueError, listing the valid names, for an unknown network."""
-    network(name)
+def arg_scope(model, is_training, weight_decay=0.0):
+    """The arg_scope of `model`'s family (a resolved config.ModelConfig):
+    every layer default, `is_training` and the norm injected once."""
+    return network(model.name).arg_scope(
+        is_training=is_training, norm=model.norm, weight_decay=weight_decay)
 
 
-def defaults(name):
-    """The defaults a network fills into unset ModelConfig fields."""
-    return dict(network(name).defaults)
+def network_fn(model):
+    """images -> (logits, end_points) of the network `model` (a resolved
+    config.ModelConfig), to call inside `arg_scope(model, ...)`."""
+    return functools.partial(
+        network(model.name).fn, num_classes=model.num_classes,
+        base_depth=model.base_depth, stem_kind=model.stem,
+        shortcut_kind=model.shortcut, data_format=model.data_format)
 
 
 def build(model, images, is_training, weight_decay=0.0):
@@ -158,14 +164,8 @@ def build(model, images, is_training, weight_decay=0.0):
 
     Returns (logits, end_points). Regularization losses go to the graph's
     REGULARIZATION_LOSSES collection, BN updates (when training with batch
-    norm) to UPDATE_OPS.
+    norm) to UPDATE_OPS. (compute.py opens the arg_scope and calls the
+    network itself, to install how the graph is computed between the two.)
     """
-    entry = network(model.name)
-    with slim.arg_scope(entry.arg_scope(
-            is_training=is_training, norm=model.norm,
-            weight_decay=weight_decay)):
-        return entry.fn(images, model.num_classes,
-                        base_depth=model.base_depth,
-                        stem_kind=model.stem,
-                        shortcut_kind=model.shortcut,
-                        data_format=model.data_format)
+    with slim.arg_scope(arg_scope(model, is_training, weight_decay)):
+        return network_fn(model)(images)

@@ -3,7 +3,7 @@
 A network is a stem, a list of `Block`s (stages) and a head. Every ResNet of
 the project, the article's ResNet-34 for MNIST, ResNet-18..152 and the CIFAR
 ResNet-20..110, plain or residual, is one call of `resnet()` with a different
-block list, stem and shortcut kind; `nets.py` names those calls.
+block list, stem and shortcut kind; `registry.py` names those calls.
 
 Scope names read like paths and are stable (tests pin them), for example
 `resnet34/block2/unit_1/conv1/weights`.
@@ -14,9 +14,7 @@ import collections
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1.speed import fast_conv
 from resnet_tf1.nets import layers
-from resnet_tf1.speed import precision
 from resnet_tf1.nets import units
 
 tf1 = tf.compat.v1
@@ -53,8 +51,9 @@ def stages(unit_fn, units_per_stage, base_depth):
     for index, count in enumerate(units_per_stage):
         depth = base_depth * 2 ** index
         first_stride = 1 if index == 0 else 2
-        blocks.append(Block('block%d' % (index + 1), unit_fn,
-                            [(depth, first_stride)] + [(depth, 1)] * (count - 1)))
+        blocks.append(Block(
+            'block%d' % (index + 1), unit_fn,
+            [(depth, first_stride)] + [(depth, 1)] * (count - 1)))
     return blocks
 
 
@@ -66,13 +65,13 @@ def stem(images, kind, depth):
     'imagenet' the paper's: 7x7/2 conv, then 3x3/2 max-pool (224 -> 56).
     """
     if kind == 'mnist':
-        net = fast_conv.conv2d(images, depth, [7, 7], stride=1, scope='conv1')
+        net = slim.conv2d(images, depth, [7, 7], stride=1, scope='conv1')
         return slim.max_pool2d(net, [2, 2], stride=2, scope='pool1')
     if kind == 'cifar':
-        return fast_conv.conv2d(images, depth, [3, 3], stride=1,
-                                scope='conv1')
+        return slim.conv2d(images, depth, [3, 3], stride=1,
+                           scope='conv1')
     if kind == 'imagenet':
-        net = fast_conv.conv2d(images, depth, [7, 7], stride=2, scope='conv1')
+        net = slim.conv2d(images, depth, [7, 7], stride=2, scope='conv1')
         return slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
     raise ValueError('unknown stem %r; valid stems: %s' %
                      (kind, ', '.join(STEMS)))
@@ -150,7 +149,7 @@ def resnet_arg_scope(is_training=False, norm='none', weight_decay=1e-4,
             weights_initializer=(slim.variance_scaling_initializer()
                                  if norm == 'batch'
                                  else slim.xavier_initializer()),
-            weights_regularizer=precision.l2_regularizer(weight_decay),
+            weights_regularizer=slim.l2_regularizer(weight_decay),
             activation_fn=tf.nn.relu):
         with slim.arg_scope([slim.conv2d], normalizer_fn=normalizer_fn,
                             padding='SAME'):

@@ -19,7 +19,6 @@ Shortcut kinds (the paper's section 3.3 options):
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1.speed import fast_conv
 from resnet_tf1.nets import layers
 
 tf1 = tf.compat.v1
@@ -42,8 +41,8 @@ def shortcut(inputs, depth, stride, kind, data_format='NHWC',
     if kind == 'C' or (kind == 'B' and reshaping):
         # The projection is a conv like any other: it gets the arg_scope's
         # normalizer (conv + BN, as in the reference implementations).
-        return fast_conv.conv2d(inputs, depth, [1, 1], stride=stride,
-                                activation_fn=None, scope=scope)
+        return slim.conv2d(inputs, depth, [1, 1], stride=stride,
+                           activation_fn=None, scope=scope)
     if kind == 'identity' and reshaping:
         raise ValueError(
             'identity shortcut cannot map %s to %d channels at stride %d; '
@@ -66,10 +65,10 @@ def basic(inputs, depth, stride=1, shortcut_kind='A', kernel_size=3,
     """Two kxk convs (ResNet-18/34 and the CIFAR nets); the stride is on the
     first, as in the paper. Output width: `depth`."""
     with tf1.variable_scope(scope, 'basic', [inputs]):
-        residual = fast_conv.conv2d(inputs, depth, kernel_size,
-                                    stride=stride, scope='conv1')
-        residual = fast_conv.conv2d(residual, depth, kernel_size,
-                                    activation_fn=None, scope='conv2')
+        residual = slim.conv2d(inputs, depth, kernel_size,
+                               stride=stride, scope='conv1')
+        residual = slim.conv2d(residual, depth, kernel_size,
+                               activation_fn=None, scope='conv2')
         return _merge(residual, inputs, depth, stride, shortcut_kind,
                       data_format)
 
@@ -86,11 +85,11 @@ def bottleneck(inputs, depth, stride=1, shortcut_kind='B', kernel_size=3,
     is the same wherever it sits."""
     out_depth = depth * bottleneck.expansion
     with tf1.variable_scope(scope, 'bottleneck', [inputs]):
-        residual = fast_conv.conv2d(inputs, depth, [1, 1], scope='conv1')
-        residual = fast_conv.conv2d(residual, depth, kernel_size,
-                                    stride=stride, scope='conv2')
-        residual = fast_conv.conv2d(residual, out_depth, [1, 1],
-                                    activation_fn=None, scope='conv3')
+        residual = slim.conv2d(inputs, depth, [1, 1], scope='conv1')
+        residual = slim.conv2d(residual, depth, kernel_size,
+                               stride=stride, scope='conv2')
+        residual = slim.conv2d(residual, out_depth, [1, 1],
+                               activation_fn=None, scope='conv3')
         return _merge(residual, inputs, out_depth, stride, shortcut_kind,
                       data_format)
 

@@ -5,7 +5,7 @@ The TF1 recipe, unchanged in today's TensorFlow under `tf.compat.v1`:
 
 * each process runs a `tf.distribute.Server` for its task of the cluster
   (TF_CONFIG, or train.py's --cluster/--job_name/--task_index);
-* a worker builds the ordinary train graph (training.build_train_graph,
+* a worker builds the ordinary train graph (train_op.build_train_graph,
   towers included) under `replica_device_setter`: variables on the
   parameter servers (round-robin), compute on the worker;
 * `SyncReplicasOptimizer` makes every global step the average of W
@@ -47,19 +47,24 @@ import collections
 import dataclasses
 import json
 import threading
-import time
 
 import tensorflow as tf
 
 from resnet_tf1 import checkpoints
-from resnet_tf1 import config as config_lib
-from resnet_tf1 import data
+from resnet_tf1 import compute
 from resnet_tf1 import summaries
-from resnet_tf1 import training
+from resnet_tf1.data import inputs
+from resnet_tf1.errors import ClusterError
+from resnet_tf1.errors import ConfigError
+from resnet_tf1.training import loop
+from resnet_tf1.training import train_op
 
 tf1 = tf.compat.v1
 
 JOBS = ('ps', 'worker')
+# Seconds a worker waits for a global step before computing another
+# gradient (--step_timeout).
+STEP_TIMEOUT = 60.0
 TF_CONFIG = 'TF_CONFIG'
 
 ClusterTask = collections.namedtuple('ClusterTask', ['cluster', 'job_name',
@@ -67,7 +72,7 @@ ClusterTask = collections.namedtuple('ClusterTask', ['cluster', 'job_name',
 
 
 def _cluster_error(source, message, *args):
-    return config_lib.ConfigError('%s: %s' % (source, message % args))
+    return ConfigError('%s: %s' % (source, message % args))
 
 
 def _check_cluster(cluster, job_name, task_index, source):
@@ -111,7 +116,7 @@ def cluster_task(cluster_json=None, job_name=None, task_index=None,
                               0 if task_index is None else task_index,
                               '--cluster')
     if job_name or task_index is not None:
-        raise config_lib.ConfigError(
+        raise ConfigError(
             '--job_name/--task_index need --cluster (or TF_CONFIG)')
     text = (environ or {}).get(TF_CONFIG)
     if not text:
@@ -122,7 +127,7 @@ def cluster_task(cluster_json=None, job_name=None, task_index=None,
         return _check_cluster(spec['cluster'], task.get('type'),
                               task.get('index', 0), TF_CONFIG)
     except (ValueError, KeyError, AttributeError, TypeError) as error:
-        if isinstance(error, config_lib.ConfigError):
+        if isinstance(error, ConfigError):
             raise
         raise _cluster_error(TF_CONFIG, 'not a cluster description (%s)',
                              error) from None
@@ -223,7 +228,7 @@ def start_server(task, session_config):
             tf.train.ClusterSpec(task.cluster), job_name=task.job_name,
             task_index=task.task_index, config=session_config)
     except (tf.errors.OpError, RuntimeError) as error:
-        raise config_lib.ConfigError('cannot serve %s task %d at %s (%s; is '
+        raise ClusterError('cannot serve %s task %d at %s (%s; is '
                                      'the port in use?)' % (
             task.job_name, task.task_index,
             task.cluster[task.job_name][task.task_index],
@@ -244,7 +249,7 @@ def _done_queues(task):
 
 def run_parameter_server(task, train_config, log=print):
     """Serves variables until every worker has said it is done."""
-    server = start_server(task, training.session_config(train_config))
+    server = start_server(task, compute.session_config(train_config))
     graph = tf.Graph()
     with graph.as_default():
         queue = _done_queues(task)[task.task_index]
@@ -259,7 +264,7 @@ def run_parameter_server(task, train_config, log=print):
 
 
 def _session_config(train_config, task):
-    session_config = training.session_config(train_config)
+    session_config = compute.session_config(train_config)
     # A worker talks to the parameter servers and itself only: a peer that
     # is down does not stop it from making sessions.
     session_config.device_filters[:] = [
@@ -267,13 +272,13 @@ def _session_config(train_config, task):
     return session_config
 
 
-def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
-                 log=print):
+def train_worker(train_config, model_dir, train_split, task,
+                 step_timeout=STEP_TIMEOUT, log=print):
     """Trains as worker `task.task_index` until the global step reaches
     `train_config.steps`. Worker 0, the chief, initializes or restores the
     variables and writes checkpoints and summaries to `model_dir`.
 
-    Returns training.TrainResult(final global step, [(global step, loss)] of
+    Returns loop.TrainResult(final global step, [(global step, loss)] of
     this worker's steps).
     """
     is_chief = task.task_index == 0
@@ -284,10 +289,9 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
     elif train_config.seed is None:
         # Only the data order depends on it (the chief initializes).
         train_config = dataclasses.replace(train_config, seed=0)
-    shard = data.Split(train_split.images[task.task_index::workers],
-                       train_split.labels[task.task_index::workers])
-    batcher = data.Batcher(shard.images, shard.labels,
-                           train_config.batch_size, train_config.seed)
+    shard = inputs.shard(train_split, task.task_index, workers)
+    batcher = inputs.Batcher(shard.images, shard.labels,
+                             train_config.batch_size, train_config.seed)
     session_config = _session_config(train_config, task)
     server = start_server(task, session_config)
 
@@ -300,7 +304,7 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
     device_function = tf1.train.replica_device_setter(
         cluster=tf.train.ClusterSpec(task.cluster),
         worker_device='/job:worker/task:%d' % task.task_index)
-    train_graph = training.build_train_graph(
+    train_graph = train_op.build_train_graph(
         train_config, sync_replicas=sync_replicas,
         device_function=device_function)
     with train_graph.graph.as_default():
@@ -337,8 +341,8 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
         step = int(session.run(train_graph.global_step))
         log('%s: starting at step %d' % (name, step))
         train_graph.inputs.start(session, batcher, step)
-        progress = training.Progress(train_config, model_dir, step, log,
-                                     writer, name)
+        progress = loop.Progress(train_config, model_dir, step, log,
+                                 writer, name)
         batch_index, saved_step = step, step
         while step < train_config.steps:
             try:
@@ -370,4 +374,4 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
                      config=session_config) as session:
         session.run(done)
     log('%s: done at step %d' % (name, step))
-    return training.TrainResult(step, progress.losses)
+    return loop.TrainResult(step, progress.losses)

@@ -1,20 +1,20 @@
 """Throughput benchmarks: steady-state training steps and evaluation, set
 against a GEMM peak measured in the same process and against peers.
 
-    python -m resnet_tf1 bench                        # this project vs plain TF1
-    python -m resnet_tf1 bench --compare keras        # ... and Keras 3 model.fit
-    python -m resnet_tf1 bench --layers               # per-conv timings
+    python -m resnet_tf1 bench                  # this project vs plain TF1
+    python -m resnet_tf1 bench --compare keras  # ... and Keras 3 model.fit
+    python -m resnet_tf1 bench --layers         # per-conv timings
     python -m resnet_tf1 bench --eval_only --eval_batch_size 100  # eval A/B
 
 Every timing excludes warm-up steps (graph optimization, allocation) and
 reports the median with the fastest and slowest step. FLOPs per training
 step are 3 x the forward multiply-accumulates x 2 x the batch (forward,
 input gradient and filter gradient each cost one forward pass), counted
-from the built graph by `summary.py`; an evaluation batch counts 2 x the
-forward MACs x the batch, the conv's own count even where fast_conv.py
-computes it with fewer multiplications (so its GFLOP/s can pass the GEMM
-peak). Speeds are measured on synthetic images: a step's cost does not
-depend on pixel values.
+from the built graph by `tools/model_summary.py`; an evaluation batch
+counts 2 x the forward MACs x the batch, the conv's own count even where
+fast_conv.py computes it with fewer multiplications (so its GFLOP/s can
+pass the GEMM peak). Speeds are measured on synthetic images: a step's
+cost does not depend on pixel values.
 """
 
 import collections
@@ -25,12 +25,13 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from resnet_tf1.speed import conv_gradients
-from resnet_tf1 import data
-from resnet_tf1.speed import fast_conv
+from resnet_tf1 import compute
+from resnet_tf1.data import inputs
 from resnet_tf1.nets import registry
+from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import fast_conv
 from resnet_tf1.tools import model_summary
-from resnet_tf1 import training
+from resnet_tf1.training import train_op
 
 tf1 = tf.compat.v1
 
@@ -99,12 +100,12 @@ def time_training(train_config, steps=10, warmup=3, label='project'):
     """Steady-state seconds per training step of `train_config`'s train op
     (the same graph train.py runs, through its input path), on batches of
     a synthetic training set of ten batches."""
-    train_graph = training.build_train_graph(train_config)
+    train_graph = train_op.build_train_graph(train_config)
     images, labels = synthetic_batch(train_config.model,
                                      10 * train_config.batch_size)
-    batcher = data.Batcher(images, labels, train_config.batch_size, seed=0)
+    batcher = inputs.Batcher(images, labels, train_config.batch_size, seed=0)
     with tf1.Session(graph=train_graph.graph,
-                     config=training.session_config(train_config)) as session:
+                     config=compute.session_config(train_config)) as session:
         session.run(tf1.global_variables_initializer())
         train_graph.inputs.start(session, batcher, 0)
         seconds = []
@@ -120,9 +121,10 @@ def time_training(train_config, steps=10, warmup=3, label='project'):
                                   train_config.batch_size))
 
 
-# Evaluation's convolutions: fast_conv.py's formulations where its rule
-# picks one ('fast', what eval.py runs), or TensorFlow's Conv2D everywhere.
-EVAL_CONVOLUTIONS = ('fast', 'tf')
+# Evaluation's convolutions (--inference_convolutions): fast_conv.py's
+# formulations where its rule picks one ('fast', what eval.py runs), or
+# TensorFlow's Conv2D everywhere.
+INFERENCE_CONVOLUTIONS = ('fast', 'tf')
 
 
 def _inference_graph(train_config, convolutions):
@@ -130,21 +132,21 @@ def _inference_graph(train_config, convolutions):
     variables initialized and fast_conv's kernels computed from them."""
     graph = tf.Graph()
     with graph.as_default():
-        images, _ = training.input_placeholders(train_config.model)
-        with fast_conv.inference_formulations(convolutions == 'fast'):
-            logits = training.network_logits(train_config, images,
-                                              is_training=False)
+        images, _ = inputs.placeholders(train_config.model)
+        logits = compute.logits(train_config, images, is_training=False,
+                                fast_convolutions=convolutions == 'fast')
         predictions = tf.argmax(logits, 1)
-        session = tf1.Session(config=training.session_config(train_config))
+        session = tf1.Session(config=compute.session_config(train_config))
         session.run(tf1.global_variables_initializer())
         session.run(fast_conv.refresh_op())
     return session, images, predictions
 
 
-def time_evaluations(train_config, batch_size, convolutions=EVAL_CONVOLUTIONS,
+def time_evaluations(train_config, batch_size,
+                     convolutions=INFERENCE_CONVOLUTIONS,
                      steps=10, warmup=2):
     """Steady-state seconds per inference batch (the graph eval.py runs),
-    one Timing per entry of `convolutions` (see EVAL_CONVOLUTIONS). The
+    one Timing per entry of `convolutions` (see INFERENCE_CONVOLUTIONS). The
     graphs are built side by side and their timed batches alternate, so
     a machine whose speed drifts (shared, throttled) affects each alike."""
     graphs = [_inference_graph(train_config, kind) for kind in convolutions]
@@ -227,7 +229,7 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
     batch_size = train_config.batch_size
     graph = tf.Graph()
     with graph.as_default():
-        images, _ = training.input_placeholders(model)
+        images, _ = inputs.placeholders(model)
         registry.build(model, images, is_training=True)
         convs = [op for op in graph.get_operations() if op.type == 'Conv2D']
         shapes = [(op.name, op.inputs[0].shape[1:].as_list(),
@@ -241,14 +243,15 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
         with graph.as_default():
             # Variables, not constants: Grappler would fold a convolution
             # of constants away and time nothing.
-            inputs, kernel, grad = (
+            conv_input, kernel, grad = (
                 tf1.Variable(rng.random(shape, dtype=np.float32))
                 for shape in ([batch_size] + in_shape, kernel_shape,
                               [batch_size] + out_shape))
             strides = [1, stride, stride, 1]
             pads = conv_gradients.paddings(in_shape[:2], kernel_shape[:2],
                                            stride, padding)
-            candidates = _forward_candidates(inputs, kernel, stride, padding)
+            candidates = _forward_candidates(conv_input, kernel, stride,
+                                             padding)
             if gradients:
                 candidates.update(
                     stock_dx=tf1.nn.conv2d_backprop_input(
@@ -257,13 +260,13 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
                     fast_dx=conv_gradients.input_gradient(
                         grad, kernel, in_shape[:2], stride, pads),
                     stock_dw=tf1.nn.conv2d_backprop_filter(
-                        inputs, kernel_shape, grad, strides, padding),
+                        conv_input, kernel_shape, grad, strides, padding),
                     fast_dw=conv_gradients.filter_gradient(
-                        inputs, grad, kernel_shape[:2], stride, pads))
+                        conv_input, grad, kernel_shape[:2], stride, pads))
             # Reduced to a scalar so that fetching does not time a copy.
             fetches = {key: tf.reduce_sum(tensor)
                        for key, tensor in candidates.items()}
-            with tf1.Session(config=training.session_config(train_config)) \
+            with tf1.Session(config=compute.session_config(train_config)) \
                     as session:
                 session.run(tf1.global_variables_initializer())
                 session.run(fast_conv.refresh_op())

@@ -1,10 +1,9 @@
 """A faster gradient for `Conv2D` on CPU, installed per graph.
 
 TensorFlow's CPU kernels compute a convolution's forward pass near GEMM
-speed on every map size of the article's ResNet-34 (110-150 GFLOP/s here),
-but its input gradient (`Conv2DBackpropInput`) collapses on small maps:
-28 GFLOP/s at 4x4x256, 3 at 4x4x256 -> 2x2x512 stride 2, 2 at 2x2x512,
-so the five 2x2 convs of stage 4 alone take ~4 s of a 6.3 s training step.
+speed on every map size of the article's ResNet-34, but its input gradient
+(`Conv2DBackpropInput`) collapses on small maps, down to a few GFLOP/s on
+the 2x2 maps of stage 4 (docs/MIGRATION.md, section 5, has the numbers).
 The filter gradient is slower than the forward pass on small maps too.
 
 Both gradients are themselves convolutions or matrix products, so this
@@ -35,21 +34,18 @@ import contextlib
 
 import tensorflow as tf
 
-from resnet_tf1.nets import layers
-
 tf1 = tf.compat.v1
 
 GRADIENT_NAME = 'ResnetTf1FastConv2D'
 
 
 def use_conv_input_gradient(input_pixels, kernel_pixels, stride):
-    """Where the rewritten input gradient beats TF's kernel. Measured on the
-    convs of ResNet-34 at batch 100, ms for TF's kernel -> the rewrite:
-    stride 1: 28x28 (7x7 stem) 22 -> 44, 14x14 25 -> 12, 7x7 41 -> 13,
-    4x4 61 -> 15, 2x2 767 -> 27; stride 2, 3x3: 14x14 7.6 -> 29,
-    7x7 41 -> 23, 4x4 324 -> 33; stride 2, 1x1: 14x14 2.2 -> 8.7,
-    7x7 1.7 -> 4.9, 4x4 38 -> 4.9 (`python -m resnet_tf1 bench --layers`
-    prints these timings for any network)."""
+    """Where the rewritten input gradient beats TF's kernel, from per-conv
+    timings of ResNet-34 at batch 100 (`python -m resnet_tf1 bench
+    --layers` prints them for any network; the numbers behind this rule
+    are in docs/MIGRATION.md, section 5): maps up to 14x14 at stride 1
+    (TF's kernel is faster on the 28x28 stem), up to 7x7 for a strided
+    3x3 conv and 4x4 for a strided 1x1 projection."""
     if stride == 1:
         return input_pixels <= 14 * 14
     return input_pixels <= (7 * 7 if kernel_pixels > 1 else 4 * 4)
@@ -57,14 +53,26 @@ def use_conv_input_gradient(input_pixels, kernel_pixels, stride):
 
 def use_matmul_filter_gradient(input_pixels, stride):
     """Where im2col + matmul beats TF's filter-gradient kernel: only on
-    2x2 maps (44 -> 22 ms for 2x2x512); elsewhere TF's kernel is as fast
-    or faster (4x4x256: 17 -> 24 ms, 4x4 -> 2x2 stride 2: 14 -> 16 ms)."""
+    2x2 maps at stride 1; elsewhere TF's kernel is as fast or faster (same
+    timings as above)."""
     return stride == 1 and input_pixels <= 2 * 2
+
+
+def output_size_and_padding(size, kernel, stride, padding):
+    """(output size, padding before, padding after) along one axis of a
+    'SAME' or 'VALID' convolution, as TensorFlow computes them ('SAME' puts
+    the odd pixel after). The one copy of this arithmetic: fast_conv.py
+    uses it too."""
+    if padding == 'VALID':
+        return (size - kernel) // stride + 1, 0, 0
+    output = -(-size // stride)
+    total = max((output - 1) * stride + kernel - size, 0)
+    return output, total // 2, total - total // 2
 
 
 def paddings(input_size, kernel_size, stride, padding):
     """((top, bottom), (left, right)) of a 'SAME' or 'VALID' conv."""
-    return tuple(layers.conv_axis(size, kernel, stride, padding)[1:]
+    return tuple(output_size_and_padding(size, kernel, stride, padding)[1:]
                  for size, kernel in zip(input_size, kernel_size))
 
 

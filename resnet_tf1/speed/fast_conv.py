@@ -23,35 +23,39 @@ them); TensorFlow's own conv stays everywhere else, and for anything but
 float32 NHWC, undilated, SAME/VALID convs.
 
 Both need the kernel rearranged (the dense matrix, the Winograd-domain
-kernel). Recomputed for every batch that costs 4.6 ms (Winograd, 256
-channels) and 8.1 ms (dense, 512 channels) a conv here, as much as the
-rewrite saves at batch 100 (6.6 and 4.6 ms), so they are cached in
-local variables (`CACHED_KERNELS`, also in LOCAL_VARIABLES, never in
-checkpoints) that `refresh_op()` recomputes from the weights: run it after
-every restore, as TF1's local-init ops are. That is also why the rewrite is
-for inference only: in training the weights change every step.
+kernel). Recomputed for every batch that would cost as much as the rewrite
+saves, so they are cached in local variables (`CACHED_KERNELS`, also in
+LOCAL_VARIABLES, never in checkpoints) that `refresh_op()` recomputes from
+the weights: run it after every restore, as TF1's local-init ops are. That
+is also why the rewrite is for inference only: in training the weights
+change every step.
 
-How it is switched on: the ResNets call `conv2d` below where they called
-`slim.conv2d`. It *is* `slim.conv2d` (same call, same arg_scope defaults,
-which stay keyed on slim.conv2d in resnet.resnet_arg_scope) unless built
-inside `inference_formulations()`. There, a conv whose shape the rule picks
-creates the same variables slim would (`<scope>/weights`,
-`<scope>/biases`, model variables with the arg_scope's initializer and
-regularizer), applies the same normalizer and activation, and computes the
-convolution the faster way. Checkpoints restore either way. A graph-level
-switch (like conv_gradients' gradient override) cannot do this: TF1 offers
-no hook to replace a forward op, only its gradient.
+How it is installed: the networks call plain `slim.conv2d`, and the code
+that builds an inference graph (compute.logits, for eval.py's graph)
+wraps the network in `inference_formulations()`. Inside that block
+`tf_slim.conv2d` is this module's `conv2d`, which carries slim.conv2d's
+arg_scope key, so the family's arg_scope (keyed on slim.conv2d) applies to
+it unchanged. A conv whose shape the rule picks creates the same variables
+slim would (`<scope>/weights`, `<scope>/biases`, model variables with the
+arg_scope's initializer and regularizer), applies the same normalizer and
+activation, and computes the convolution the faster way; any other conv is
+slim's own. Checkpoints restore either way. A graph-level switch (like
+conv_gradients' gradient override) cannot do this: TF1 offers no hook to
+replace a forward op, only its gradient.
 """
 
+import contextlib
 import inspect
 
 import numpy as np
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1.nets import layers
+from resnet_tf1.speed import conv_gradients
 
 tf1 = tf.compat.v1
+
+_output_size_and_padding = conv_gradients.output_size_and_padding
 
 CACHED_KERNELS = 'resnet_tf1_fast_conv_kernels'
 
@@ -84,22 +88,20 @@ def formulation(input_size, kernel_size, stride, padding='SAME',
     """'dense', 'winograd' or 'tf' (TensorFlow's Conv2D) for a conv of
     `input_size` (H, W) maps.
 
-    From `python -m resnet_tf1 bench --layers --nolayer_gradients
-    --batch_size 100|500` on ResNet-34 (median ms per batch of 100 / 500
-    over the convs of each shape, each conv alone): 2x2x512 3x3: TF 14.3 /
-    69.0, dense 9.7 / 41.9; 4x4x256 3x3: TF 14.7 / 67.3, winograd
-    8.1 / 26.8. TF's conv stays on 7x7x128 (winograd 10.5 / 66.8 against
-    11.4 / 52.9: the batch is unknown when the graph is built), 14x14x64
-    (winograd 37.8 / 298 against 13.3 / 58.3) and stride 2 (4x4 -> 2x2
-    dense 18.8 / 80.6 against 8.1 / 39.0).
+    The rule follows per-conv timings (`python -m resnet_tf1 bench --layers
+    --nolayer_gradients`; the numbers behind it are in README.md's
+    "Evaluation speed"): dense on maps smaller than the kernel, Winograd
+    on 3x3 stride-1 convs whose output one tile covers, TF's conv
+    elsewhere (on 7x7 maps Winograd wins at batch 100 and loses at 500,
+    and the batch is unknown when the graph is built).
     """
     (height, width), (kernel_h, kernel_w) = input_size, kernel_size
     if (dtype != tf.float32 or data_format not in (None, 'NHWC')
             or rate != 1 or padding not in ('SAME', 'VALID')
             or height is None or width is None):
         return 'tf'
-    out_h, _, _ = layers.conv_axis(height, kernel_h, stride, padding)
-    out_w, _, _ = layers.conv_axis(width, kernel_w, stride, padding)
+    out_h, _, _ = _output_size_and_padding(height, kernel_h, stride, padding)
+    out_w, _, _ = _output_size_and_padding(width, kernel_w, stride, padding)
     if out_h < 1 or out_w < 1:
         return 'tf'
     # Dense multiplies every input pixel with every output pixel, the conv
@@ -124,8 +126,8 @@ def dense_kernel(kernel, input_size, stride, padding):
     kernel."""
     (height, width), (kernel_h, kernel_w) = input_size, kernel.shape[:2]
     channels_in, channels_out = kernel.shape[2], kernel.shape[3]
-    out_h, top, _ = layers.conv_axis(height, kernel_h, stride, padding)
-    out_w, left, _ = layers.conv_axis(width, kernel_w, stride, padding)
+    out_h, top, _ = _output_size_and_padding(height, kernel_h, stride, padding)
+    out_w, left, _ = _output_size_and_padding(width, kernel_w, stride, padding)
     # Tap rows top - oy*stride ... + height - 1 for every oy: pad the kernel
     # with zero taps where that leaves it.
     before_h = max(0, (out_h - 1) * stride - top)
@@ -183,7 +185,7 @@ def winograd_transforms(input_size, padding):
     Winograd-domain position, so the products group by position."""
     axes = []
     for size in input_size:
-        output, before, _ = layers.conv_axis(size, 3, 1, padding)
+        output, before, _ = _output_size_and_padding(size, 3, 1, padding)
         axes.append(_winograd_axis(size, output, before))
     (in_h, out_h, tiles_h), (in_w, out_w, tiles_w) = axes
     positions = WINDOW * WINDOW * tiles_h * tiles_w
@@ -215,8 +217,8 @@ def winograd_conv(inputs, kernel, padding):
     channels_out = kernel.shape[2]
     input_transform, output_transform = winograd_transforms(
         (height, width), padding)
-    out_h, _, _ = layers.conv_axis(height, 3, 1, padding)
-    out_w, _, _ = layers.conv_axis(width, 3, 1, padding)
+    out_h, _, _ = _output_size_and_padding(height, 3, 1, padding)
+    out_w, _, _ = _output_size_and_padding(width, 3, 1, padding)
     positions = WINDOW * WINDOW
     # [N, H*W, C_in] -> [H*W, N*C_in], so that each transform is one plain
     # MatMul: with tf.einsum instead, a 7x7x128 conv at batch 100 measured
@@ -256,24 +258,35 @@ def refresh_op():
                                      name='refresh_fast_conv_kernels')
 
 
-def inference_formulations(enabled=True):
-    """Convs built inside (by `conv2d`) use the faster formulations where
-    `formulation()` picks one. For inference graphs only: see the module
-    docstring."""
-    return slim.arg_scope([conv2d], fast_inference=enabled)
-
-
+# slim's conv2d as imported, whatever `inference_formulations` installs.
+_SLIM_CONV2D = slim.conv2d
+_SLIM_PARAMETERS = inspect.signature(_SLIM_CONV2D).parameters
 _SLIM_DEFAULTS = {
-    name: parameter.default for name, parameter in
-    inspect.signature(slim.conv2d).parameters.items()
+    name: parameter.default for name, parameter in _SLIM_PARAMETERS.items()
     if parameter.default is not inspect.Parameter.empty}
+
+
+@contextlib.contextmanager
+def inference_formulations(enabled=True):
+    """Inside, the networks' `slim.conv2d` calls are `conv2d` below: the
+    faster formulations where `formulation()` picks one. For the code that
+    builds inference graphs (see the module docstring); build the graph in
+    one thread while inside, as TF1 graphs are."""
+    if not enabled or slim.conv2d is conv2d:
+        yield
+        return
+    slim.conv2d = conv2d
+    try:
+        yield
+    finally:
+        slim.conv2d = _SLIM_CONV2D
 
 
 def _slim_arguments(kwargs):
     """The keyword arguments slim.conv2d would run with here: its own
     defaults, under the current arg_scope's for it, under the call's."""
     scoped = slim.current_arg_scope().get(
-        slim.arg_scope_func_key(slim.conv2d), {})
+        slim.arg_scope_func_key(_SLIM_CONV2D), {})
     return {**_SLIM_DEFAULTS, **scoped, **kwargs}
 
 
@@ -281,30 +294,32 @@ def _pair(value):
     return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
 
 
-@slim.add_arg_scope
-def conv2d(inputs, num_outputs, kernel_size, *, fast_inference=False,
-           **kwargs):
-    """`slim.conv2d(inputs, num_outputs, kernel_size, **kwargs)` (slim's
-    other arguments by keyword), computed by `formulation()`'s choice when
-    `fast_inference`."""
-    if fast_inference:
-        args = _slim_arguments(kwargs)
-        stride_h, stride_w = _pair(args['stride'])
-        kernel_size = _pair(kernel_size)
-        choice = 'tf'
-        # slim features the fast path does not reproduce go to slim.
-        if (stride_h == stride_w and args['reuse'] is None
-                and args['variables_collections'] is None
-                and args['outputs_collections'] is None
-                and inputs.shape.rank == 4):
-            choice = formulation(
-                tuple(inputs.shape[1:3]), kernel_size, stride_h,
-                args['padding'], inputs.dtype, args['data_format'],
-                args['rate'])
-        if choice != 'tf':
-            return _fast_conv2d(inputs, num_outputs, kernel_size, stride_h,
-                                choice, args)
-    return slim.conv2d(inputs, num_outputs, kernel_size, **kwargs)
+def conv2d(inputs, num_outputs, kernel_size, *args, **kwargs):
+    """`slim.conv2d(inputs, num_outputs, kernel_size, ...)`, computed by
+    `formulation()`'s choice."""
+    # slim's positional arguments after kernel_size, by name.
+    kwargs.update(zip(list(_SLIM_PARAMETERS)[3:], args))
+    merged = _slim_arguments(kwargs)
+    stride_h, stride_w = _pair(merged['stride'])
+    kernel_size = _pair(kernel_size)
+    choice = 'tf'
+    # slim features the fast path does not reproduce go to slim.
+    if (stride_h == stride_w and merged['reuse'] is None
+            and merged['variables_collections'] is None
+            and merged['outputs_collections'] is None
+            and inputs.shape.rank == 4):
+        choice = formulation(
+            tuple(inputs.shape[1:3]), kernel_size, stride_h,
+            merged['padding'], inputs.dtype, merged['data_format'],
+            merged['rate'])
+    if choice == 'tf':
+        return _SLIM_CONV2D(inputs, num_outputs, kernel_size, **kwargs)
+    return _fast_conv2d(inputs, num_outputs, kernel_size, stride_h, choice,
+                        merged)
+
+
+# arg_scopes keyed on slim.conv2d (the families') apply to it.
+conv2d._key_op = slim.arg_scope_func_key(_SLIM_CONV2D)
 
 
 def _model_variable_getter(getter, name, shape=None, dtype=None,
@@ -337,10 +352,10 @@ def _fast_conv2d(inputs, num_outputs, kernel_size, stride, choice, args):
         if choice == 'dense':
             matrix = cached_kernel('dense_weights', dense_kernel(
                 weights, (height, width), stride, padding))
-            out_h, _, _ = layers.conv_axis(height, kernel_size[0], stride,
-                                           padding)
-            out_w, _, _ = layers.conv_axis(width, kernel_size[1], stride,
-                                           padding)
+            out_h, _, _ = _output_size_and_padding(
+                height, kernel_size[0], stride, padding)
+            out_w, _, _ = _output_size_and_padding(
+                width, kernel_size[1], stride, padding)
             outputs = dense_conv(inputs, matrix, (out_h, out_w, num_outputs))
         else:
             outputs = winograd_conv(inputs, cached_kernel(

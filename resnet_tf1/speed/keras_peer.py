@@ -12,14 +12,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from resnet_tf1 import config as config_lib
+from resnet_tf1.errors import ConfigError
 from resnet_tf1.nets import resnet
 from resnet_tf1.nets import units
 
 
 def _blocks(model):
     """The `resnet.Block` list of a registered ResNet, from the same tables
-    nets.py builds it from."""
+    nets/registry.py builds it from."""
     name = model.name
     for prefix, table in (('cifar_resnet', resnet.CIFAR_DEPTHS),
                           ('resnet', resnet.IMAGENET_DEPTHS)):
@@ -32,7 +32,7 @@ def _blocks(model):
                 unit_fn, units_per_stage = table[depth]
                 return resnet.stages(unit_fn, units_per_stage,
                                      model.base_depth)
-    raise config_lib.ConfigError(
+    raise ConfigError(
         '--compare keras: %s has no Keras peer; it covers the ResNets '
         '(resnet18..152, cifar_resnet20..110)' % name)
 
@@ -100,7 +100,7 @@ def fit_step_seconds(train_config, steps, warmup):
     import keras
 
     if train_config.model.data_format != 'NHWC':
-        raise config_lib.ConfigError(
+        raise ConfigError(
             '--compare keras: the Keras peer is built NHWC only')
     keras.utils.set_random_seed(0)
     model = build_model(train_config.model, train_config.weight_decay)

@@ -1,243 +1,32 @@
-"""Training: the train graph (loss, L2, learning-rate decay, BN updates, EMA)
-and the loop that feeds it and writes checkpoints.
+"""The training loop: feeds the train op (train_op.py), logs, writes
+TensorBoard scalars and checkpoints, and resumes from the newest one.
 
-The train op is ordered, BN moving-statistics updates -> gradient step ->
-EMA update, through control dependencies. Unordered (as in the article and
-in tf-slim's train script), the EMA may read a variable before or after the
-step depending on thread timing, and two runs with one seed drift apart.
+A step's batch is a pure function of (seed, step) (data/inputs.py), so a
+resumed run continues the data order of the run it resumes.
 """
 
 import collections
-import contextlib
 import math
-import os
 import time
 
-import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import checkpoints
-from resnet_tf1 import config as config_lib
-from resnet_tf1.speed import conv_gradients
-from resnet_tf1 import data
-from resnet_tf1.nets import registry
-from resnet_tf1.speed import precision
+from resnet_tf1 import compute
 from resnet_tf1 import summaries
-from resnet_tf1.scaling import towers
+from resnet_tf1.data import inputs
+from resnet_tf1.errors import TrainingError
+from resnet_tf1.training import train_op
 
 tf1 = tf.compat.v1
-
-TrainGraph = collections.namedtuple('TrainGraph', [
-    'graph', 'inputs', 'images', 'labels', 'logits', 'cross_entropy', 'loss',
-    'learning_rate', 'accuracy', 'global_step', 'train_op', 'saver',
-    'optimizer', 'grads_and_vars'])
 
 TrainResult = collections.namedtuple('TrainResult', ['step', 'losses'])
 
 
-class TrainingError(RuntimeError):
-    """Training cannot go on (for example the loss is no longer finite)."""
-
-
-def input_placeholders(model):
-    """Images [None, size, size, channels] (NHWC; the batch size is not baked
-    into the graph) and integer labels [None]."""
-    images = tf1.placeholder(
-        tf.float32, [None, model.image_size, model.image_size, model.channels],
-        name='images')
-    labels = tf1.placeholder(tf.int64, [None], name='labels')
-    return images, labels
-
-
-class FeedInputs:
-    """The article's input path: placeholders, fed one batch per step from
-    the Batcher in Python."""
-
-    def __init__(self, model):
-        self.images, self.labels = input_placeholders(model)
-        self._batcher = None
-
-    def start(self, session, batcher, first_step):
-        del session, first_step
-        self._batcher = batcher
-
-    def feed_dict(self, step):
-        images, labels = self._batcher.batch(step)
-        return {self.images: images, self.labels: labels}
-
-
-class StagedInputs:
-    """A tf.data path: the whole split is copied into the graph once (at
-    `start`), and a prefetching pipeline gathers each step's batch from it
-    by the Batcher's indices, so batches are those of the feed path and
-    nothing crosses feed_dict per step."""
-
-    def __init__(self, model):
-        shape = [model.image_size, model.image_size, model.channels]
-        self._first_step = tf1.placeholder(tf.int64, [], name='first_step')
-        self._all_images = tf1.placeholder(tf.float32, [None] + shape,
-                                           name='staged_images')
-        self._all_labels = tf1.placeholder(tf.int64, [None],
-                                           name='staged_labels')
-        self._batcher = None
-
-        def batch_indices(step):
-            return self._batcher.indices(int(step))
-
-        # Endless, like the Batcher: the loop decides how many batches it
-        # takes (a cluster worker may take more than the steps it has left).
-        dataset = tf.data.Dataset.range(self._first_step, 2 ** 62).map(
-            lambda step: tf.numpy_function(batch_indices, [step], tf.int64))
-        dataset = dataset.map(lambda indices: (
-            tf.gather(self._all_images, indices),
-            tf.gather(self._all_labels, indices))).prefetch(1)
-        self._iterator = tf1.data.make_initializable_iterator(dataset)
-        self.images, self.labels = self._iterator.get_next()
-        self.images.set_shape([None] + shape)
-        self.labels.set_shape([None])
-
-    def start(self, session, batcher, first_step):
-        self._batcher = batcher
-        session.run(self._iterator.initializer, {
-            self._first_step: first_step, self._all_images: batcher.images,
-            self._all_labels: batcher.labels})
-
-    def feed_dict(self, step):
-        del step
-        return None
-
-
-INPUT_PIPELINES = {'feed': FeedInputs, 'dataset': StagedInputs}
-
-
-def to_data_format(images, data_format):
-    """Inputs are always fed NHWC; NCHW networks transpose once here."""
-    if data_format == 'NCHW':
-        return tf.transpose(images, [0, 3, 1, 2])
-    return images
-
-
-@contextlib.contextmanager
-def _xla(enabled):
-    """Ops created inside, and their gradients, are compiled by XLA."""
-    if not enabled:
-        yield
-        return
-    with tf1.xla.experimental.jit_scope():
-        yield
-
-
-def network_logits(train_config, images, is_training, weight_decay=0.0):
-    """float32 logits of the config's network on NHWC float32 `images`,
-    built the way the config says to compute it (data format, precision,
-    conv gradients, XLA); the variables are the same whichever way."""
-    model = train_config.model
-    inputs = tf.cast(to_data_format(images, model.data_format),
-                     precision.compute_dtype(train_config.precision))
-    graph = tf1.get_default_graph()
-    with conv_gradients.fast_gradients(
-            graph, train_config.conv_gradients == 'fast'), \
-            precision.compute_precision(train_config.precision), \
-            _xla(train_config.xla):
-        logits, _ = registry.build(model, inputs, is_training=is_training,
-                               weight_decay=weight_decay)
-    return tf.cast(logits, tf.float32)
-
-
-def session_config(train_config):
-    """The Session's ConfigProto: thread pools as the config says, and the
-    logical CPU devices of towers on a machine without GPUs."""
-    return tf1.ConfigProto(
-        intra_op_parallelism_threads=train_config.intra_op_threads,
-        inter_op_parallelism_threads=train_config.inter_op_threads,
-        device_count=towers.session_device_count(train_config.num_devices))
-
-
-def make_optimizer(train_config, learning_rate):
-    if train_config.optimizer == 'momentum':
-        return tf1.train.MomentumOptimizer(learning_rate,
-                                           train_config.momentum)
-    return tf1.train.GradientDescentOptimizer(learning_rate)
-
-
-def build_train_graph(train_config, sync_replicas=None, device_function=None):
-    """Builds the whole training graph in a new tf.Graph.
-
-    With `train_config.num_devices` > 1 the network is replicated in towers
-    (towers.py). `sync_replicas` (distributed.py) wraps the optimizer for
-    synchronous training across a cluster's workers: a callable
-    (optimizer, ema) -> tf.compat.v1.train.SyncReplicasOptimizer, which
-    then applies the averaged gradients and the EMA on the chief's behalf.
-    Without it the train op is ordered as the module docstring says.
-    `device_function` places every op (a cluster's replica_device_setter).
-    """
-    graph = tf.Graph()
-    with graph.as_default(), tf1.device(device_function):
-        tf1.set_random_seed(train_config.seed)
-        inputs = INPUT_PIPELINES[train_config.input_pipeline](
-            train_config.model)
-        images, labels = inputs.images, inputs.labels
-
-        def build_tower(images, labels):
-            logits = network_logits(train_config, images, is_training=True,
-                                    weight_decay=train_config.weight_decay)
-            cross_entropy = tf.reduce_mean(
-                tf1.nn.sparse_softmax_cross_entropy_with_logits(
-                    labels=labels, logits=logits), name='cross_entropy')
-            # With towers the L2 term is in every tower's loss: their mean
-            # is the whole batch's cross-entropy + L2.
-            loss = tf.add(cross_entropy,
-                          tf1.losses.get_regularization_loss(), name='loss')
-            return logits, cross_entropy, loss
-
-        # The networks first: ops made before them would shift the op seeds
-        # their initializers derive from the graph seed.
-        built = towers.build(build_tower, images, labels,
-                             towers.tower_devices(train_config.num_devices))
-        logits, cross_entropy, loss = towers.merged_outputs(built)
-        global_step = tf1.train.get_or_create_global_step()
-        learning_rate = tf1.train.exponential_decay(
-            train_config.learning_rate, global_step,
-            decay_steps=train_config.steps_per_epoch,
-            decay_rate=train_config.learning_rate_decay, staircase=True,
-            name='learning_rate')
-        accuracy = tf.reduce_mean(tf.cast(
-            tf.equal(tf.argmax(logits, 1), labels), tf.float32),
-            name='batch_accuracy')
-        optimizer = make_optimizer(train_config, learning_rate)
-        grads_and_vars = towers.gradients(
-            built, lambda loss: optimizer.compute_gradients(
-                loss, colocate_gradients_with_ops=True))
-
-        ema = tf1.train.ExponentialMovingAverage(
-            train_config.ema_decay, num_updates=global_step)
-        # Batch norm's moving-statistics updates, of tower 0 only (towers.py).
-        bn_updates = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS,
-                                        built[0].scope)
-        if sync_replicas is not None:
-            optimizer = sync_replicas(optimizer, ema)
-            # Not a control dependency around apply_gradients: that would
-            # also hang the chief's update loop, built inside it, on this
-            # worker's fed batch.
-            train_op = tf.group(
-                optimizer.apply_gradients(grads_and_vars,
-                                          global_step=global_step),
-                *bn_updates, name='train_op')
-        else:
-            with tf.control_dependencies(bn_updates):
-                gradient_step = optimizer.apply_gradients(
-                    grads_and_vars, global_step=global_step)
-            with tf.control_dependencies([gradient_step]):
-                train_op = ema.apply(tf1.trainable_variables())
-        saver = tf1.train.Saver(max_to_keep=5)
-    return TrainGraph(graph, inputs, images, labels, logits, cross_entropy,
-                      loss, learning_rate, accuracy, global_step, train_op,
-                      saver, optimizer, grads_and_vars)
-
-
 def _format_duration(seconds):
     seconds = int(seconds)
-    return '%dh%02dm%02ds' % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+    return '%dh%02dm%02ds' % (seconds // 3600, seconds // 60 % 60,
+                              seconds % 60)
 
 
 class Progress:
@@ -297,18 +86,18 @@ def train(train_config, model_dir, train_split, log=print):
             run keeps the seed it was started with, a new run draws one;
             either way the seed used is in the saved config.
         model_dir: where checkpoints and the training config go.
-        train_split: a data.Split of training images and labels.
+        train_split: a data.mnist.Split of training images and labels.
         log: called with one formatted line per log step.
 
     Returns:
         TrainResult(final step, [(step, loss) for every step run]).
     """
     train_config = checkpoints.prepare_model_dir(model_dir, train_config)
-    batcher = data.Batcher(train_split.images, train_split.labels,
-                           train_config.batch_size, train_config.seed)
-    train_graph = build_train_graph(train_config)
+    batcher = inputs.Batcher(train_split.images, train_split.labels,
+                             train_config.batch_size, train_config.seed)
+    train_graph = train_op.build_train_graph(train_config)
     with tf1.Session(graph=train_graph.graph,
-                     config=session_config(train_config)) as session, \
+                     config=compute.session_config(train_config)) as session, \
             summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
         step = checkpoints.restore_or_initialize(
             session, train_graph.saver, model_dir,
@@ -325,7 +114,8 @@ def train(train_config, model_dir, train_split, log=print):
             # ordered with the train op that increments it.
             step += 1
             progress.report(step, *values)
-            if step % train_config.save_every == 0 or step == train_config.steps:
+            if (step % train_config.save_every == 0
+                    or step == train_config.steps):
                 checkpoints.save(session, train_graph.saver, model_dir, step,
                                  train_config.keep_checkpoint_every)
     return TrainResult(step, progress.losses)

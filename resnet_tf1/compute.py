@@ -1,0 +1,91 @@
+"""How a network is computed: the one place that installs the speed
+machinery around the plain tf-slim networks of `nets/`.
+
+Training, evaluation, export and bench all build their network through
+`logits()`. The network code knows nothing of what is installed here, and
+the variables (so the checkpoints) are the same whichever way a graph is
+computed:
+
+* the data format: inputs are fed NHWC, an NCHW network gets them
+  transposed once;
+* the precision (`speed/precision.py`): bfloat16 compute on float32 master
+  weights, the L2 penalty on the master weights;
+* the Conv2D gradients (`speed/conv_gradients.py`), through TF1's gradient
+  override map, in training graphs only: an inference graph takes no
+  gradients, so eval.py's graph and the exported model keep TensorFlow's
+  own gradient (a model loaded elsewhere can be differentiated);
+* the faster inference convolutions (`speed/fast_conv.py`), for the
+  inference graphs that ask (eval.py's, bench's), never in an export;
+* XLA, when the config says so.
+"""
+
+import contextlib
+
+import tensorflow as tf
+import tf_slim as slim
+
+from resnet_tf1.nets import registry
+from resnet_tf1.scaling import towers
+from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import fast_conv
+from resnet_tf1.speed import precision
+
+tf1 = tf.compat.v1
+
+
+def to_data_format(images, data_format):
+    """Inputs are always fed NHWC; NCHW networks transpose once here."""
+    if data_format == 'NCHW':
+        return tf.transpose(images, [0, 3, 1, 2])
+    return images
+
+
+@contextlib.contextmanager
+def _xla(enabled):
+    """Ops created inside, and their gradients, are compiled by XLA."""
+    if not enabled:
+        yield
+        return
+    with tf1.xla.experimental.jit_scope():
+        yield
+
+
+def logits(train_config, images, is_training, weight_decay=0.0,
+           fast_convolutions=False):
+    """float32 logits of the config's network on NHWC float32 `images`,
+    computed the way the config says (see the module docstring).
+
+    Args:
+        train_config: a resolved config.TrainConfig; its `model` is the
+            network, its data format, precision, conv gradients and XLA
+            fields say how to compute it.
+        images: [N, H, W, C] float32.
+        is_training: batch statistics and their updates (training), or the
+            moving ones; also whether the conv-gradient override is wanted.
+        weight_decay: the L2 rate of the network's arg_scope.
+        fast_convolutions: compute the convolutions `fast_conv.formulation`
+            picks with fewer multiplications (inference graphs only: run
+            `fast_conv.refresh_op()` after every restore).
+    """
+    model = train_config.model
+    inputs = tf.cast(to_data_format(images, model.data_format),
+                     precision.compute_dtype(train_config.precision))
+    graph = tf1.get_default_graph()
+    fast_gradients = is_training and train_config.conv_gradients == 'fast'
+    with slim.arg_scope(registry.arg_scope(model, is_training,
+                                           weight_decay)), \
+            precision.compute_precision(train_config.precision), \
+            conv_gradients.fast_gradients(graph, fast_gradients), \
+            fast_conv.inference_formulations(fast_convolutions), \
+            _xla(train_config.xla):
+        network_logits, _ = registry.network_fn(model)(inputs)
+    return tf.cast(network_logits, tf.float32)
+
+
+def session_config(train_config):
+    """The Session's ConfigProto: thread pools as the config says, and the
+    logical CPU devices of towers on a machine without GPUs."""
+    return tf1.ConfigProto(
+        intra_op_parallelism_threads=train_config.intra_op_threads,
+        inter_op_parallelism_threads=train_config.inter_op_threads,
+        device_count=towers.session_device_count(train_config.num_devices))
