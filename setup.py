@@ -8,7 +8,8 @@ setuptools.setup(
     version='0.1.0',
     description='TF1-style ResNet training and evaluation on modern '
                 'TensorFlow (tf.compat.v1 + tf-slim)',
-    packages=['resnet_tf1'],
+    packages=setuptools.find_packages(include=['resnet_tf1',
+                                               'resnet_tf1.*']),
     py_modules=['data_set'],
     python_requires='>=3.9',
     install_requires=[

@@ -79,7 +79,7 @@ FLAGS = flags.FLAGS
 
 
 def model_config_from_flags():
-    return flags_core.model_config(shape=True).resolved()
+    return flags_core.model_config().resolved()
 
 
 def summary_command():

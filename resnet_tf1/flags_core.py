@@ -225,35 +225,34 @@ def apply_deprecated(flag_values=FLAGS, stderr=sys.stderr):
                                                                replacement))
 
 
-def model_config(shape=False):
-    """The ModelConfig the model flags say (not yet resolved)."""
-    fields = dict(name=FLAGS.model, norm=FLAGS.norm, shortcut=FLAGS.shortcut,
-                  base_depth=FLAGS.base_depth, stem=FLAGS.stem,
-                  data_format=FLAGS.data_format)
-    if shape:
-        fields.update(image_size=FLAGS.image_size, channels=FLAGS.channels,
-                      num_classes=FLAGS.num_classes)
-    return config.ModelConfig(**fields)
+def _fields(config_class, exclude=()):
+    """The fields of `config_class` that have a flag of the same name
+    (defined by the groups this CLI called), from the parsed flags."""
+    return {field.name: FLAGS[field.name].value
+            for field in dataclasses.fields(config_class)
+            if field.name not in exclude and field.name in FLAGS}
+
+
+def model_config():
+    """The ModelConfig the model flags say (not yet resolved); the input
+    and output sizes keep their defaults unless `define_model(shape=True)`
+    defined flags for them."""
+    return config.ModelConfig(name=FLAGS.model,
+                              **_fields(config.ModelConfig, ('name',)))
+
+
+# The TrainConfig fields of `define_performance()`'s flags.
+PERFORMANCE_FIELDS = ('conv_gradients', 'input_pipeline', 'precision', 'xla',
+                      'intra_op_threads', 'inter_op_threads', 'num_devices')
 
 
 def performance_fields():
-    """The TrainConfig fields of `define_performance()`'s flags."""
-    return dict(conv_gradients=FLAGS.conv_gradients,
-                input_pipeline=FLAGS.input_pipeline,
-                precision=FLAGS.precision, xla=FLAGS.xla,
-                intra_op_threads=FLAGS.intra_op_threads,
-                inter_op_threads=FLAGS.inter_op_threads,
-                num_devices=FLAGS.num_devices)
+    return {name: FLAGS[name].value for name in PERFORMANCE_FIELDS}
 
 
 def train_config():
-    """train.py's TrainConfig, resolved (validated, network defaults)."""
+    """train.py's TrainConfig, resolved (validated, network defaults): every
+    field from the flag of its name."""
     return config.TrainConfig(
-        model=model_config(), batch_size=FLAGS.batch_size,
-        learning_rate=FLAGS.learning_rate,
-        learning_rate_decay=FLAGS.learning_rate_decay,
-        weight_decay=FLAGS.weight_decay, ema_decay=FLAGS.ema_decay,
-        steps=FLAGS.steps, seed=FLAGS.seed, optimizer=FLAGS.optimizer,
-        momentum=FLAGS.momentum, save_every=FLAGS.save_every,
-        keep_checkpoint_every=FLAGS.keep_checkpoint_every,
-        log_every=FLAGS.log_every, **performance_fields()).resolved()
+        model=model_config(),
+        **_fields(config.TrainConfig, ('model',))).resolved()

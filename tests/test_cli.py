@@ -18,10 +18,13 @@ RESULT_LINE = re.compile(r'^step=(\d+) accuracy=(0\.\d{4}|1\.0000) '
 
 
 def run(script, *args):
+    # As a user runs it: TensorFlow's log level is the CLI's own choice.
+    environ = {name: value for name, value in os.environ.items()
+               if name != 'TF_CPP_MIN_LOG_LEVEL'}
     return subprocess.run([sys.executable, str(REPO_DIR / script)] +
                           [str(arg) for arg in args],
                           capture_output=True, text=True, cwd=REPO_DIR,
-                          timeout=600)
+                          env=environ, timeout=600)
 
 
 def assert_one_line_error(process, *fragments):
@@ -53,15 +56,28 @@ def test_train_then_eval(trained_dir):
     # TF's Conv2D everywhere instead of fast_conv's formulations: the same
     # line (tests/test_fast_conv.py compares them on a trained model).
     stock = run('eval.py', '--model_dir', trained_dir, '--data_dir',
-                MNIST_DIR, '--nofast_convolutions')
+                MNIST_DIR, '--inference_convolutions', 'tf')
     assert stock.returncode == 0, stock.stderr
     assert stock.stdout.strip().splitlines()[-1] == match.group(0)
+    # Nothing but the project's lines: TensorFlow's start-up lines ("Could
+    # not find cuda drivers ...") are kept out unless --verbose.
+    assert process.stderr == stock.stderr == ''
+    # The old spelling of the switch still works, with one line saying
+    # what to write instead.
+    old = run('eval.py', '--model_dir', trained_dir, '--data_dir',
+              MNIST_DIR, '--nofast_convolutions')
+    assert old.returncode == 0, old.stderr
+    assert old.stdout.strip().splitlines()[-1] == match.group(0)
+    assert old.stderr.splitlines() == [
+        'warning: --nofast_convolutions is deprecated; use '
+        '--inference_convolutions tf']
 
 
 def test_eval_options(trained_dir):
     lines = {}
     for name, args in {
-            'validation_raw': ['--split', 'validation', '--no_ema'],
+            'validation_raw': ['--split', 'validation', '--noema'],
+            'validation_raw_old_flag': ['--split', 'validation', '--no_ema'],
             'step_2': ['--checkpoint_path', trained_dir / 'model.ckpt-2'],
             'watch': ['--watch', '--watch_timeout', 5]}.items():
         process = run('eval.py', '--model_dir', trained_dir,
@@ -70,6 +86,7 @@ def test_eval_options(trained_dir):
         lines[name] = process.stdout.strip().splitlines()
     assert RESULT_LINE.match(lines['validation_raw'][-1]).group(3, 4) == (
         '5000', 'raw')
+    assert lines['validation_raw_old_flag'] == lines['validation_raw']
     assert RESULT_LINE.match(lines['step_2'][-1]).group(1) == '2'
     # --watch evaluates what is there and stops at the run's final step.
     assert [RESULT_LINE.match(line).group(1)

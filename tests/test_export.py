@@ -102,6 +102,67 @@ def test_saved_model_cli_lists_and_runs_the_signature(exported, mnist_data,
     assert '[%s]' % ' '.join(map(str, classes.numpy())) in ran.stdout
 
 
+# Run by a fresh interpreter that never imports resnet_tf1, as a consumer of
+# the export would: TensorFlow's own gradients must cover every op.
+_GRADIENTS_OF_THE_EXPORT = r"""
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+tf1 = tf.compat.v1
+version_dir, frozen_path = sys.argv[1:]
+batch = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+
+
+def gradient_of_class_0(graph, session, images, probabilities):
+    overridden = [node.name for node in graph.as_graph_def().node
+                  if '_gradient_op_type' in node.attr]
+    gradient, = tf1.gradients(probabilities[:, 0], images)
+    value = session.run(gradient, {images: batch})
+    print('overridden=%d finite=%s nonzero=%s' % (
+        len(overridden), np.isfinite(value).all(), np.abs(value).max() > 0))
+
+
+with tf.Graph().as_default() as graph, tf1.Session() as session:
+    meta_graph = tf1.saved_model.loader.load(session, ['serve'], version_dir)
+    signature = meta_graph.signature_def['serving_default']
+    gradient_of_class_0(
+        graph, session,
+        graph.get_tensor_by_name(signature.inputs['images'].name),
+        graph.get_tensor_by_name(signature.outputs['probabilities'].name))
+graph_def = tf1.GraphDef()
+with open(frozen_path, 'rb') as stream:
+    graph_def.ParseFromString(stream.read())
+with tf.Graph().as_default() as graph, tf1.Session() as session:
+    tf1.import_graph_def(graph_def, name='')
+    gradient_of_class_0(graph, session,
+                        graph.get_tensor_by_name('images:0'),
+                        graph.get_tensor_by_name('probabilities:0'))
+print('resnet_tf1 imported: %s' % any(
+    name.startswith('resnet_tf1') for name in sys.modules))
+"""
+
+
+def test_export_is_differentiable_without_resnet_tf1(exported, tmp_path):
+    # Training's conv-gradient override (conv_gradients.py) must not reach
+    # the export: a graph whose Conv2D ops name a gradient registered only
+    # by resnet_tf1 raises LookupError in tf.gradients anywhere else
+    # (fine-tuning, saliency maps, adversarial examples).
+    _, _, version_dir = exported
+    script = tmp_path / 'gradients_of_the_export.py'
+    script.write_text(_GRADIENTS_OF_THE_EXPORT)
+    ran = subprocess.run(
+        [sys.executable, str(script), version_dir,
+         os.path.join(version_dir, export.FROZEN_GRAPH_NAME)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        'overridden=0 finite=True nonzero=True',
+        'overridden=0 finite=True nonzero=True',
+        'resnet_tf1 imported: False']
+
+
 def test_export_never_overwrites_a_version(exported):
     model_dir, export_dir, _ = exported
     with pytest.raises(errors.ConfigError, match='version 6 exists'):

@@ -144,13 +144,22 @@ def test_bad_speed_settings_name_the_flag(field, value, message):
         dataclasses.replace(tiny_train_config(), **{field: value}).resolved()
 
 
-def test_bench_cli_refuses_unknown_eval_convolutions_in_one_line():
+@pytest.mark.parametrize('spelling', [
+    ['--inference_convolutions', 'winograd'],
+    # The old name still works, with one line saying what to write.
+    ['--eval_convolutions', 'winograd']])
+def test_bench_cli_refuses_unknown_inference_convolutions_in_one_line(
+        spelling):
     process = subprocess.run(
-        [sys.executable, '-m', 'resnet_tf1', 'bench', '--eval_only',
-         '--eval_convolutions', 'winograd'],
-        capture_output=True, text=True, cwd=REPO_DIR, timeout=300)
+        [sys.executable, '-m', 'resnet_tf1', 'bench', '--eval_only'] +
+        spelling, capture_output=True, text=True, cwd=REPO_DIR, timeout=300)
     assert process.returncode == 1
     assert 'Traceback' not in process.stderr
-    assert process.stderr.strip().splitlines()[-1] == (
-        "error: --eval_convolutions must be one of fast|tf|both, got "
+    lines = process.stderr.strip().splitlines()
+    assert lines[-1] == (
+        "error: --inference_convolutions must be one of fast|tf|both, got "
         "'winograd'")
+    assert lines[:-1] == ([] if spelling[0] == '--inference_convolutions'
+                          else ['warning: --eval_convolutions winograd is '
+                                'deprecated; use --inference_convolutions '
+                                'winograd'])

@@ -1,0 +1,6 @@
+"""How a graph is computed faster, never what it computes: Conv2D
+gradients rewritten for CPUs (conv_gradients.py), inference convolutions
+with fewer multiplications (fast_conv.py), bfloat16 compute
+(precision.py); compute.py installs them. Also the benchmark (bench.py)
+and its Keras 3 peer (keras_peer.py).
+"""
