@@ -34,6 +34,8 @@ flags.DEFINE_bool('watch', False,
 flags.DEFINE_float('watch_timeout', 3600,
                    'With --watch: give up after this many seconds without a '
                    'new checkpoint.')
+# `--help` lists the shared flags this command defined as its own.
+flags.adopt_module_key_flags(flags_core)
 
 FLAGS = flags.FLAGS
 
@@ -47,10 +49,10 @@ def main(argv):
             raise ConfigError('--batch_size must be at least 1, got %d' %
                               FLAGS.batch_size)
         if FLAGS.inference_convolutions not in (
-                flags_core.INFERENCE_CONVOLUTIONS):
+                config.INFERENCE_CONVOLUTIONS):
             raise ConfigError(
                 '--inference_convolutions must be one of %s, got %r' % (
-                    '|'.join(flags_core.INFERENCE_CONVOLUTIONS),
+                    '|'.join(config.INFERENCE_CONVOLUTIONS),
                     FLAGS.inference_convolutions))
         if FLAGS.watch:
             if FLAGS.checkpoint_path:

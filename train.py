@@ -26,6 +26,8 @@ flags_core.define_cluster()
 flags_core.define_data_dir()
 flags_core.define_model_dir()
 flags_core.define_verbose()
+# `--help` lists the shared flags this command defined as its own.
+flags.adopt_module_key_flags(flags_core)
 
 FLAGS = flags.FLAGS
 

@@ -65,8 +65,7 @@ flags.DEFINE_boolean('layer_gradients', True,
                      "TF's take minutes).")
 flags.DEFINE_boolean('eval_only', False,
                      'bench: time evaluation only, not training.')
-flags_core.define_inference_convolutions(
-    bench.INFERENCE_CONVOLUTIONS + ('both',))
+flags_core.define_inference_convolutions(both=True)
 
 # export, predict
 flags_core.define_model_dir('export: the training directory.')
@@ -74,6 +73,8 @@ flags_core.define_checkpoint()
 flags.DEFINE_string('export_dir', None,
                     'export: where version <step>/ goes; predict: an '
                     'export (its newest version) or one version directory.')
+# `--help` lists the shared flags this command defined as its own.
+flags.adopt_module_key_flags(flags_core)
 
 FLAGS = flags.FLAGS
 

@@ -26,6 +26,10 @@ OPTIMIZERS = ('gradient_descent', 'momentum')
 # 'fast': conv_gradients.py's rewrite of the Conv2D gradients (the default);
 # 'tf': TensorFlow's own kernels, the plain TF1 path.
 CONV_GRADIENTS = ('fast', 'tf')
+# How inference graphs compute their convolutions (eval.py's
+# --inference_convolutions): 'fast', speed/fast_conv.py's formulations
+# where its rule picks one; 'tf', TensorFlow's Conv2D everywhere.
+INFERENCE_CONVOLUTIONS = ('fast', 'tf')
 # 'bf16': bfloat16 compute, float32 master weights (speed/precision.py).
 PRECISIONS = ('float32', 'bf16')
 # 'feed': a feed_dict per step (the article's); 'dataset': tf.data over the

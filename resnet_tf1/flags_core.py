@@ -28,11 +28,6 @@ _MODEL = {field.name: field.default
 _TRAIN = {field.name: field.default
           for field in dataclasses.fields(config.TrainConfig)}
 
-# Values of --inference_convolutions: fast_conv.py's formulations where its
-# rule picks one (what eval.py runs by default), or TensorFlow's Conv2D.
-INFERENCE_CONVOLUTIONS = ('fast', 'tf')
-
-
 def define_model(shape=False):
     """What network: the model flags of every command. With `shape`, also
     the input and output sizes (train.py and eval.py use MNIST's)."""
@@ -164,19 +159,23 @@ def define_checkpoint():
     flags.DEFINE_boolean('no_ema', None, 'Deprecated: --noema.')
 
 
-def define_inference_convolutions(choices=INFERENCE_CONVOLUTIONS):
-    """How inference graphs compute their convolutions (eval.py, bench)."""
-    flags.DEFINE_string('inference_convolutions', choices[0],
-                        '%s: fast (speed/fast_conv.py: the small-map convs '
-                        'with fewer multiplications, same predictions) | tf '
-                        "(TensorFlow's Conv2D everywhere)%s." % (
-                            ' | '.join(choices),
-                            ' | both (alternating)'
-                            if 'both' in choices else ''))
-    flags.DEFINE_boolean('fast_convolutions', None,
-                         'Deprecated: --inference_convolutions fast|tf.')
-    flags.DEFINE_string('eval_convolutions', None,
-                        'Deprecated: --inference_convolutions.')
+def define_inference_convolutions(both=False):
+    """How inference graphs compute their convolutions: eval.py's graph,
+    or (`both`) bench's two graphs, timed alternately."""
+    flags.DEFINE_string('inference_convolutions',
+                        'both' if both else config.INFERENCE_CONVOLUTIONS[0],
+                        "fast (speed/fast_conv.py's formulations: the "
+                        'small-map convs with fewer multiplications, same '
+                        "predictions) | tf (TensorFlow's Conv2D "
+                        'everywhere)%s.' % (' | both (alternating)'
+                                            if both else ''))
+    # The old spellings: eval.py's switch, bench's three-way choice.
+    if both:
+        flags.DEFINE_string('eval_convolutions', None,
+                            'Deprecated: --inference_convolutions.')
+    else:
+        flags.DEFINE_boolean('fast_convolutions', None,
+                             'Deprecated: --inference_convolutions fast|tf.')
 
 
 def define_verbose():

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import compute
+from resnet_tf1 import config
 from resnet_tf1.data import inputs
 from resnet_tf1.nets import registry
 from resnet_tf1.speed import conv_gradients
@@ -124,7 +125,7 @@ def time_training(train_config, steps=10, warmup=3, label='project'):
 # Evaluation's convolutions (--inference_convolutions): fast_conv.py's
 # formulations where its rule picks one ('fast', what eval.py runs), or
 # TensorFlow's Conv2D everywhere.
-INFERENCE_CONVOLUTIONS = ('fast', 'tf')
+INFERENCE_CONVOLUTIONS = config.INFERENCE_CONVOLUTIONS
 
 
 def _inference_graph(train_config, convolutions):
