@@ -155,6 +155,7 @@ def _draw(fig, title, training, evals):
         # Spaces 0.9, 0.99, 0.999 evenly: where a run's accuracy ends up is
         # as readable as where it starts.
         accuracy_axes.set(yscale='logit', ylabel='accuracy (logit scale)')
+    accuracy_axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     for axes in (loss_axes, rate_axes, accuracy_axes):
         axes.grid(True, which='both', alpha=0.3)
         # Plain numbers (0.3, 0.99), not 3x10^-1 or 1-10^-2.
