@@ -20,6 +20,10 @@ Commands:
             SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
             from the EMA weights. See resnet_tf1/export.py.
   predict   --export_dir E IMAGE...: top-3 classes of each image file.
+  plot      --model_dir D [--out F.png]: training loss, learning rate and
+            eval.py's accuracies against the step, from D's TensorBoard
+            event files (default --out: D/curves.png; needs matplotlib).
+            See resnet_tf1/plot.py.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags below are shared by every command, so a new command (export,
@@ -105,14 +109,18 @@ flags.DEFINE_integer('inter_op_threads', _TRAIN_DEFAULTS['inter_op_threads'],
 flags.DEFINE_integer('num_devices', _TRAIN_DEFAULTS['num_devices'],
                      'bench: towers (logical CPU devices without GPUs).')
 
-# export, predict
-flags.DEFINE_string('model_dir', None, 'export: the training directory.')
+# export, predict, plot
+flags.DEFINE_string('model_dir', None,
+                    'export, plot: the training directory.')
 flags.DEFINE_string('checkpoint_path', None,
                     'export: a checkpoint prefix; default: the newest.')
 flags.DEFINE_string('export_dir', None,
                     'export: where version <step>/ goes; predict: an '
                     'export (its newest version) or one version directory.')
 flags.DEFINE_boolean('no_ema', False, 'export: the raw weights instead.')
+
+flags.DEFINE_string('out', None,
+                    'plot: the PNG to write; default: <model_dir>/curves.png.')
 
 FLAGS = flags.FLAGS
 
@@ -225,6 +233,13 @@ def predict_command(paths):
         print(predict.format_prediction(prediction))
 
 
+def plot_command():
+    from resnet_tf1 import plot
+    if not FLAGS.model_dir:
+        raise config.ConfigError('--model_dir is required')
+    print('wrote %s' % plot.plot(FLAGS.model_dir, FLAGS.out))
+
+
 # command name -> the function that runs it once the flags are parsed;
 # the commands in TAKES_ARGUMENTS get the remaining arguments.
 COMMANDS = {
@@ -232,6 +247,7 @@ COMMANDS = {
     'bench': bench_command,
     'export': export_command,
     'predict': predict_command,
+    'plot': plot_command,
 }
 TAKES_ARGUMENTS = ('predict',)
 

@@ -34,3 +34,33 @@ def tiny_train_config(**overrides):
                   log_every=1000)
     fields.update(overrides)
     return config.TrainConfig(**fields).resolved()
+
+
+@pytest.fixture(scope='session')
+def tiny_run(mnist, tmp_path_factory):
+    """A tiny run's model directory with every event file a real one gets:
+    training scalars at steps 1-4 (checkpoints at 2 and 4), and eval.py's
+    accuracy of both checkpoints under eval_test/ (EMA), eval_test_raw/ and
+    eval_validation/ (EMA), each measured on the split's first 1000 images."""
+    from resnet_tf1 import data
+    from resnet_tf1 import evaluation
+    from resnet_tf1 import training
+    model_dir = tmp_path_factory.mktemp('tiny_run')
+    train_config = tiny_train_config(steps=4, save_every=2, log_every=1)
+    training.train(train_config, str(model_dir), mnist.train,
+                   log=lambda _: None)
+    for use_ema, split_names in ((True, ('test', 'validation')),
+                                 (False, ('test',))):
+        evaluator = evaluation.Evaluator(train_config, use_ema)
+        try:
+            for split_name in split_names:
+                split = getattr(mnist, split_name)
+                for step in (2, 4):
+                    result = evaluator.evaluate(
+                        str(model_dir / ('model.ckpt-%d' % step)),
+                        data.Split(split.images[:1000], split.labels[:1000]),
+                        1000)
+                    evaluation.write_summary(result, split_name)
+        finally:
+            evaluator.close()
+    return model_dir
