@@ -3,6 +3,11 @@ TensorFlow."""
 
 import setuptools
 
+# What the README's commands beyond train.py and eval.py need. TensorFlow
+# 2.21 does not require TensorBoard: it must be asked for.
+TENSORBOARD = ['tensorboard']
+PLOT = ['matplotlib>=3.5']
+
 setuptools.setup(
     name='resnet-tf1',
     version='0.1.0',
@@ -19,6 +24,9 @@ setuptools.setup(
         'absl-py',
     ],
     extras_require={
-        'test': ['pytest', 'hypothesis'],
+        'tensorboard': TENSORBOARD,
+        'plot': PLOT,
+        # The tests read event files through TensorBoard and draw plots.
+        'test': ['pytest', 'hypothesis'] + TENSORBOARD + PLOT,
     },
 )

@@ -20,6 +20,10 @@ Commands:
             SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
             from the EMA weights. See resnet_tf1/evaluation/export.py.
   predict   --export_dir E IMAGE...: top-3 classes of each image file.
+  plot      --model_dir D [--out F.png]: training loss, learning rate and
+            eval.py's accuracies against the step, from D's TensorBoard
+            event files (default --out: D/curves.png; needs matplotlib).
+            See resnet_tf1/tools/plot.py.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags are shared by every command, so a new command adds its entry
@@ -67,12 +71,14 @@ flags.DEFINE_boolean('eval_only', False,
                      'bench: time evaluation only, not training.')
 flags_core.define_inference_convolutions(both=True)
 
-# export, predict
-flags_core.define_model_dir('export: the training directory.')
+# export, predict, plot
+flags_core.define_model_dir('export, plot: the training directory.')
 flags_core.define_checkpoint()
 flags.DEFINE_string('export_dir', None,
                     'export: where version <step>/ goes; predict: an '
                     'export (its newest version) or one version directory.')
+flags.DEFINE_string('out', None,
+                    'plot: the PNG to write; default: <model_dir>/curves.png.')
 # `--help` lists the shared flags this command defined as its own.
 flags.adopt_module_key_flags(flags_core)
 
@@ -176,6 +182,11 @@ def predict_command(paths):
         print(predict.format_prediction(prediction))
 
 
+def plot_command():
+    from resnet_tf1.tools import plot  # imports matplotlib only when asked
+    print('wrote %s' % plot.plot(FLAGS.model_dir, FLAGS.out))
+
+
 # command name -> the function that runs it once the flags are parsed;
 # the commands in TAKES_ARGUMENTS get the remaining arguments.
 COMMANDS = {
@@ -183,6 +194,7 @@ COMMANDS = {
     'bench': bench_command,
     'export': export_command,
     'predict': predict_command,
+    'plot': plot_command,
 }
 TAKES_ARGUMENTS = ('predict',)
 

@@ -8,11 +8,18 @@ runs side by side. Values are computed in Python and written as `Summary`
 protos: no summary ops in the graph, nothing extra in a step.
 """
 
+import itertools
 import os
 
 import tensorflow as tf
 
 tf1 = tf.compat.v1
+
+# FileWriter names its file events.out.tfevents.<seconds>.<host> and
+# truncates one of that name: a second writer in the same second (eval.py
+# --watch on a small model, checkpoints evaluated back to back) would erase
+# the first one's points. The pid and a per-process count keep names apart.
+_writer_numbers = itertools.count()
 
 
 def eval_dir(model_dir, split_name, use_ema=True):
@@ -27,7 +34,9 @@ class ScalarWriter:
         # FileWriter refuses to be made in eager mode, which is what the
         # process is in outside a graph context (evaluation's writer).
         with (graph or tf.Graph()).as_default():
-            self._writer = tf1.summary.FileWriter(directory, graph=graph)
+            self._writer = tf1.summary.FileWriter(
+                directory, graph=graph, filename_suffix='.%d.%06d' % (
+                    os.getpid(), next(_writer_numbers)))
 
     def write(self, step, values):
         """`values` maps tag -> number, all at `step`."""

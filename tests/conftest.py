@@ -34,3 +34,34 @@ def tiny_train_config(**overrides):
                   log_every=1000)
     fields.update(overrides)
     return config.TrainConfig(**fields).resolved()
+
+
+@pytest.fixture(scope='session')
+def tiny_run(mnist_data, tmp_path_factory):
+    """A tiny run's model directory with every event file a real one gets:
+    training scalars at steps 1-4 (checkpoints at 2 and 4), and eval.py's
+    accuracy of both checkpoints under eval_test/ (EMA), eval_test_raw/ and
+    eval_validation/ (EMA), each measured on the split's first 1000 images."""
+    from resnet_tf1.data import mnist
+    from resnet_tf1.evaluation import evaluate
+    from resnet_tf1.training import loop
+    model_dir = tmp_path_factory.mktemp('tiny_run')
+    train_config = tiny_train_config(steps=4, save_every=2, log_every=1)
+    loop.train(train_config, str(model_dir), mnist_data.train,
+               log=lambda _: None)
+    for use_ema, split_names in ((True, ('test', 'validation')),
+                                 (False, ('test',))):
+        evaluator = evaluate.Evaluator(train_config, use_ema)
+        try:
+            for split_name in split_names:
+                split = getattr(mnist_data, split_name)
+                for step in (2, 4):
+                    result = evaluator.evaluate(
+                        str(model_dir / ('model.ckpt-%d' % step)),
+                        mnist.Split(split.images[:1000],
+                                    split.labels[:1000]),
+                        1000)
+                    evaluate.write_summary(result, split_name)
+        finally:
+            evaluator.close()
+    return model_dir

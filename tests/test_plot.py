@@ -1,0 +1,173 @@
+"""`python -m resnet_tf1 plot` on a tiny run's event files: what it reads,
+the PNG it writes, and one line for every bad input with nothing written."""
+
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from resnet_tf1 import errors
+from resnet_tf1.tools import plot
+
+from conftest import REPO_DIR
+
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+
+
+def png_size(path):
+    """(width, height) from the PNG's IHDR chunk, the first after the
+    signature."""
+    with open(path, 'rb') as png:
+        header = png.read(24)
+    assert header[:8] == PNG_SIGNATURE and header[12:16] == b'IHDR', header
+    return struct.unpack('>II', header[16:24])
+
+
+def event_file(directory):
+    names = [name for name in os.listdir(directory)
+             if name.startswith('events.out.tfevents')]
+    assert len(names) == 1, names
+    return os.path.join(directory, names[0])
+
+
+def write_events(path, events):
+    """An event file of (wall_time, step, tag, value) scalars."""
+    with tf.io.TFRecordWriter(path) as writer:
+        for wall_time, step, tag, value in events:
+            writer.write(tf.compat.v1.Event(
+                wall_time=wall_time, step=step,
+                summary=tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(
+                    tag=tag, simple_value=value)])).SerializeToString())
+
+
+def run_plot(*args):
+    return subprocess.run(
+        [sys.executable, '-m', 'resnet_tf1', 'plot'] + [str(arg)
+                                                        for arg in args],
+        capture_output=True, text=True, cwd=REPO_DIR, timeout=600)
+
+
+def test_reads_training_and_eval_scalars_by_step(tiny_run):
+    training, evals = plot.read_run(str(tiny_run))
+    for tag in ('loss', 'cross_entropy', 'learning_rate'):
+        assert training[tag][0] == (1, 2, 3, 4), tag
+    assert training['learning_rate'][1][0] == pytest.approx(0.03)
+    assert sorted(evals) == ['eval_test', 'eval_test_raw', 'eval_validation']
+    for scalars in evals.values():
+        steps, accuracies = scalars['accuracy']
+        assert steps == (2, 4)
+        assert all(0 <= accuracy <= 1 for accuracy in accuracies)
+
+
+def test_a_step_written_twice_keeps_the_newer_value(tmp_path):
+    # A resumed run rewrites the steps after its checkpoint in a new file;
+    # file names sort by second, the events' wall times decide.
+    write_events(str(tmp_path / 'events.out.tfevents.2.b'),
+                 [(20.0, 2, 'loss', 0.5), (21.0, 3, 'loss', 0.4)])
+    write_events(str(tmp_path / 'events.out.tfevents.1.a'),
+                 [(10.0, 1, 'loss', 2.0), (11.0, 2, 'loss', 1.0),
+                  (12.0, 3, 'loss', 0.9), (13.0, 4, 'loss', 0.8)])
+    steps, values = plot.read_scalars(str(tmp_path))['loss']
+    assert steps == (1, 2, 3, 4)
+    assert values == pytest.approx((2.0, 0.5, 0.4, 0.8))
+
+
+def test_writes_a_png_of_the_figure_size(tiny_run, tmp_path):
+    out = tmp_path / 'curves.png'
+    assert plot.plot(str(tiny_run), str(out)) == str(out)
+    assert png_size(out) == (plot.FIGURE_INCHES[0] * plot.DPI,
+                             plot.FIGURE_INCHES[1] * plot.DPI)
+    assert os.listdir(tmp_path) == ['curves.png']  # no temporary left
+
+
+def test_a_truncated_last_record_is_a_writer_still_writing(tiny_run,
+                                                           tmp_path):
+    model_dir = tmp_path / 'run'
+    shutil.copytree(tiny_run, model_dir)
+    path = event_file(model_dir)
+    os.truncate(path, os.path.getsize(path) - 5)
+    training, _ = plot.read_run(str(model_dir))
+    # The last record, step 4's scalars, is lost; the rest stands.
+    assert training['loss'][0] == (1, 2, 3)
+    plot.plot(str(model_dir), str(tmp_path / 'curves.png'))
+    assert png_size(tmp_path / 'curves.png')[0] > 0
+
+
+def corrupt_copy(tiny_run, tmp_path):
+    model_dir = tmp_path / 'run'
+    shutil.copytree(tiny_run, model_dir)
+    path = event_file(model_dir)
+    with open(path, 'r+b') as events:
+        events.seek(os.path.getsize(path) // 2)
+        events.write(b'\xff' * 16)
+    return model_dir
+
+
+@pytest.mark.parametrize('case,message', [
+    ('missing', '--model_dir .*missing: No such file or directory'),
+    ('a_file', '--model_dir .*a_file: Not a directory'),
+    ('empty', '--model_dir .*empty: no TensorBoard scalars'),
+    ('corrupt', 'event file .*run/events.out.tfevents.*corrupted record'),
+    ('out_in_missing_dir', '--out .*nowhere/c.png: No such file'),
+    ('out_under_a_file', '--out .*a_file/c.png: Not a directory'),
+    ('out_not_png', '--out .*curves.jpg: must be a .png file'),
+    ('out_is_a_png_dir', '--out .*dir.png: Is a directory'),
+])
+def test_bad_input_is_one_line_and_writes_nothing(tiny_run, tmp_path, case,
+                                                  message):
+    (tmp_path / 'a_file').write_text('not a directory')
+    (tmp_path / 'empty').mkdir()
+    (tmp_path / 'dir.png').mkdir()
+    model_dir, out = str(tiny_run), str(tmp_path / 'out.png')
+    if case in ('missing', 'a_file', 'empty'):
+        model_dir = str(tmp_path / case)
+    elif case == 'corrupt':
+        model_dir = str(corrupt_copy(tiny_run, tmp_path))
+    else:
+        out = str(tmp_path / {'out_in_missing_dir': 'nowhere/c.png',
+                              'out_under_a_file': 'a_file/c.png',
+                              'out_not_png': 'curves.jpg',
+                              'out_is_a_png_dir': 'dir.png'}[case])
+    before = sorted(os.walk(tmp_path))
+    with pytest.raises(errors.ConfigError, match=message) as error:
+        plot.plot(model_dir, out)
+    assert '\n' not in str(error.value)
+    assert sorted(os.walk(tmp_path)) == before
+
+
+def test_without_matplotlib_says_what_to_install(tiny_run, tmp_path,
+                                                 monkeypatch):
+    for module in ('matplotlib', 'matplotlib.figure',
+                   'matplotlib.backends', 'matplotlib.backends.backend_agg'):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(errors.ConfigError,
+                       match=r'^plot needs matplotlib: pip install -e '
+                             r'"\.\[plot\]"'):
+        plot.plot(str(tiny_run), str(tmp_path / 'c.png'))
+    assert os.listdir(tmp_path) == []
+
+
+def test_command_writes_model_dir_curves_png(tiny_run, tmp_path):
+    model_dir = tmp_path / 'run'
+    shutil.copytree(tiny_run, model_dir)
+    process = run_plot('--model_dir', model_dir)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip().splitlines()[-1] == 'wrote %s' % (
+        model_dir / 'curves.png')
+    assert png_size(model_dir / 'curves.png') == (
+        plot.FIGURE_INCHES[0] * plot.DPI, plot.FIGURE_INCHES[1] * plot.DPI)
+
+
+def test_command_error_is_one_line(tmp_path):
+    process = run_plot('--model_dir', tmp_path)
+    assert process.returncode == 1
+    assert 'Traceback' not in process.stderr, process.stderr
+    assert process.stderr.strip().splitlines()[-1] == (
+        'error: --model_dir %s: no TensorBoard scalars '
+        '(events.out.tfevents.* files) in it or its eval_* directories'
+        % tmp_path)
+    assert os.listdir(tmp_path) == []
