@@ -53,10 +53,11 @@ flags_core.define_verbose()
 
 # bench
 flags_core.define_batch_size(help_text='bench: images per training step.')
-flags_core.define_steps(10, 'bench: timed steps per measurement.')
+flags_core.define_steps(bench.STEPS, 'bench: timed steps per measurement.')
 flags.DEFINE_integer('eval_batch_size', data_set.EVAL_BATCH_SIZE,
                      'bench: images per evaluation batch.')
-flags.DEFINE_integer('warmup', 3, 'bench: untimed steps before timing.')
+flags.DEFINE_integer('warmup', bench.WARMUP,
+                     'bench: untimed steps before timing.')
 flags.DEFINE_string('compare', None, 'bench: keras, to time Keras 3 too.')
 flags.DEFINE_boolean('peer', True,
                      "bench: also time the plain TF1 path (TF's own conv "

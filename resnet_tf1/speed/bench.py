@@ -36,6 +36,11 @@ from resnet_tf1.training import train_op
 
 tf1 = tf.compat.v1
 
+# Timed and untimed (warm-up) training steps of a measurement: bench's
+# --steps and --warmup defaults.
+STEPS = 10
+WARMUP = 3
+
 Timing = collections.namedtuple('Timing', [
     'label', 'batch_size', 'seconds', 'fastest', 'slowest', 'flops'])
 
@@ -97,7 +102,8 @@ def _run_steps(session, fetches, feed_dict, steps, warmup):
     return seconds
 
 
-def time_training(train_config, steps=10, warmup=3, label='project'):
+def time_training(train_config, steps=STEPS, warmup=WARMUP,
+                  label='project'):
     """Steady-state seconds per training step of `train_config`'s train op
     (the same graph train.py runs, through its input path), on batches of
     a synthetic training set of ten batches."""
@@ -145,7 +151,7 @@ def _inference_graph(train_config, convolutions):
 
 def time_evaluations(train_config, batch_size,
                      convolutions=INFERENCE_CONVOLUTIONS,
-                     steps=10, warmup=2):
+                     steps=STEPS, warmup=2):
     """Steady-state seconds per inference batch (the graph eval.py runs),
     one Timing per entry of `convolutions` (see INFERENCE_CONVOLUTIONS). The
     graphs are built side by side and their timed batches alternate, so
@@ -169,14 +175,14 @@ def time_evaluations(train_config, batch_size,
             for kind, times in zip(convolutions, seconds)]
 
 
-def time_evaluation(train_config, batch_size, steps=10, warmup=2,
+def time_evaluation(train_config, batch_size, steps=STEPS, warmup=2,
                     convolutions='fast'):
     """`time_evaluations` of one graph."""
     return time_evaluations(train_config, batch_size, (convolutions,), steps,
                             warmup)[0]
 
 
-def time_keras(train_config, steps=10, warmup=3, label='keras'):
+def time_keras(train_config, steps=STEPS, warmup=WARMUP, label='keras'):
     """Seconds per step of Keras 3 `model.fit` on the same network (see
     keras_peer.py), with Keras' own defaults for compilation."""
     from resnet_tf1.speed import keras_peer  # imports Keras only when asked
