@@ -213,7 +213,7 @@ def main(argv):
             return
         if len(argv) > 2:
             raise ConfigError('unexpected arguments: %s' %
-                                     ' '.join(argv[2:]))
+                              ' '.join(argv[2:]))
         COMMANDS[argv[1]]()
 
     cli.run(run)

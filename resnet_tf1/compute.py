@@ -24,6 +24,7 @@ import contextlib
 import tensorflow as tf
 import tf_slim as slim
 
+from resnet_tf1.errors import ConfigError
 from resnet_tf1.nets import registry
 from resnet_tf1.scaling import towers
 from resnet_tf1.speed import conv_gradients
@@ -78,8 +79,26 @@ def logits(train_config, images, is_training, weight_decay=0.0,
             conv_gradients.fast_gradients(graph, fast_gradients), \
             fast_conv.inference_formulations(fast_convolutions), \
             _xla(train_config.xla):
-        network_logits, _ = registry.network_fn(model)(inputs)
+        try:
+            network_logits, _ = registry.network_fn(model)(inputs)
+        except ValueError as error:
+            if isinstance(error, ConfigError):
+                raise
+            # Flags valid one by one but not together (AlexNet's pools on
+            # the ImageNet stem's small maps): the builder names the layer.
+            raise ConfigError('cannot build %s with these flags: %s' % (
+                model.name, ' '.join(str(error).split()))) from None
     return tf.cast(network_logits, tf.float32)
+
+
+def check_devices(model):
+    """Refuses, before anything is written, a data format this machine
+    cannot run: TensorFlow's CPU kernels take NHWC only."""
+    if model.data_format == 'NCHW' and not tf.config.list_physical_devices(
+            'GPU'):
+        raise ConfigError(
+            '--data_format NCHW needs a GPU (TensorFlow\'s CPU convolutions '
+            'take NHWC only); use --data_format NHWC')
 
 
 def session_config(train_config):

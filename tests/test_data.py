@@ -11,8 +11,11 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import shutil
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -187,6 +190,23 @@ def test_missing_file(tmp_path):
 def test_directory_instead_of_file(tmp_path):
     assert_data_error(lambda: mnist.read_idx_images(tmp_path), tmp_path,
                       'directory')
+
+
+def test_fifo_instead_of_file_is_refused_not_waited_on(tmp_path):
+    # open() on a FIFO with no writer would block forever: in a subprocess
+    # so that a regression fails instead of hanging the suite.
+    write_synthetic_mnist(tmp_path)
+    path = tmp_path / mnist.TRAIN_LABELS
+    path.unlink()
+    os.mkfifo(path)
+    checked = subprocess.run(
+        [sys.executable, '-c', 'import sys\nfrom resnet_tf1 import errors\n'
+         'from resnet_tf1.data import mnist\n'
+         'try:\n    mnist.load_mnist(sys.argv[1], download=False)\n'
+         'except errors.DataError as error:\n    print(error)\n',
+         str(tmp_path)], capture_output=True, text=True, timeout=300,
+        cwd=Path(__file__).resolve().parents[1])
+    assert checked.stdout.strip() == f'{path}: not a regular file', checked
 
 
 def test_label_out_of_range(tmp_path):

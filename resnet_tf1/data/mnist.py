@@ -24,6 +24,7 @@ import hashlib
 import http.client
 import operator
 import os
+import stat
 import tempfile
 import urllib.error
 import urllib.request
@@ -76,6 +77,11 @@ _CHUNK_BYTES = 1 << 20
 
 Split = collections.namedtuple('Split', 'images labels')
 MnistData = collections.namedtuple('MnistData', 'train validation test')
+
+
+class _ValidationSizeError(DataError, ValueError):
+    """A training file with no more images than the validation split takes:
+    a DataError for the CLIs' one line, a ValueError as before for code."""
 
 
 # --------------------------------------------------------------------------
@@ -146,6 +152,10 @@ def _read_file_content(path):
     """Returns the IDX bytes of `path`, decompressed if it is gzip."""
     name = os.fsdecode(path)
     try:
+        # A FIFO or device would block open() or read() forever.
+        if (not stat.S_ISREG(os.stat(path).st_mode)
+                and not os.path.isdir(path)):
+            raise DataError('%s: not a regular file' % name)
         with open(path, 'rb') as stream:
             raw = stream.read()
     except FileNotFoundError:
@@ -325,9 +335,11 @@ def load_mnist(data_dir, download=True,
     test_images, test_labels = _read_pair(paths[TEST_IMAGES],
                                           paths[TEST_LABELS])
     if validation_size > len(train_images):
-        raise ValueError(
-            'validation_size must be between 0 and %d (the number of '
-            'training images), got %d' % (len(train_images), validation_size))
+        raise _ValidationSizeError(
+            '%s: %d images; the validation split takes %d (validation_size '
+            'must be between 0 and %d, the number of training images)' % (
+                paths[TRAIN_IMAGES], len(train_images), validation_size,
+                len(train_images)))
     return MnistData(
         train=Split(train_images[validation_size:],
                     train_labels[validation_size:]),

@@ -7,6 +7,8 @@ resumed run continues the data order of the run it resumes.
 
 import collections
 import math
+import signal
+import threading
 import time
 
 import tensorflow as tf
@@ -15,6 +17,7 @@ from resnet_tf1 import checkpoints
 from resnet_tf1 import compute
 from resnet_tf1 import summaries
 from resnet_tf1.data import inputs
+from resnet_tf1.errors import DataError
 from resnet_tf1.errors import TrainingError
 from resnet_tf1.training import train_op
 
@@ -29,11 +32,31 @@ def _format_duration(seconds):
                               seconds % 60)
 
 
+# A cross-entropy this many times that of guessing among the classes
+# (ln(num_classes)) means the weights are diverging: no healthy step is
+# that much worse than chance, and a diverging run's grows without bound
+# within a few steps. Training stops there, before saving such weights.
+DIVERGED_CROSS_ENTROPY = 10.0
+
+
+def diverged_error(train_config, model_dir, step, what, name=None):
+    """The TrainingError of a run that diverged at `step`: which checkpoint
+    still holds it and what to change."""
+    newest = checkpoints.latest_checkpoint(model_dir)
+    return TrainingError(
+        '%s at step %d%s; stopping: the newest sane checkpoint is %s; resume '
+        'from it with a lower --learning_rate (this run: %g)' % (
+            what, step, ' on ' + name if name else '',
+            newest or '(none yet) in %s' % model_dir,
+            train_config.learning_rate))
+
+
 class Progress:
     """What a training loop reports after each step: refuses a loss that is
-    no longer finite, keeps the losses, and at log steps writes a log line
-    (prefixed with `name`, e.g. a cluster worker's) and, given a writer, the
-    TensorBoard scalars."""
+    no longer finite or a cross-entropy that has blown up (see
+    DIVERGED_CROSS_ENTROPY), keeps the losses, and at log steps writes a log
+    line (prefixed with `name`, e.g. a cluster worker's) and, given a
+    writer, the TensorBoard scalars."""
 
     def __init__(self, train_config, model_dir, first_step, log, writer=None,
                  name=None):
@@ -41,6 +64,7 @@ class Progress:
         self._model_dir = model_dir
         self._log = log
         self._writer = writer
+        self._name = name
         self._prefix = name + ': ' if name else ''
         self._started, self._started_step = time.time(), first_step
         self.losses = []
@@ -53,10 +77,16 @@ class Progress:
 
     def report(self, step, loss, cross_entropy, learning_rate, accuracy):
         if not math.isfinite(loss):
-            raise TrainingError(
-                'loss is %s at step %d%s; stopping, the last checkpoint in '
-                '%s is kept' % (loss, step, self._prefix and ' on ' +
-                                self._prefix[:-2], self._model_dir))
+            raise diverged_error(self._config, self._model_dir, step,
+                                 'loss is %s' % loss, self._name)
+        bound = DIVERGED_CROSS_ENTROPY * math.log(
+            self._config.model.num_classes)
+        if cross_entropy > bound:
+            raise diverged_error(
+                self._config, self._model_dir, step,
+                'the weights diverge: cross-entropy %.4g, over %g times '
+                'that of guessing' % (cross_entropy, DIVERGED_CROSS_ENTROPY),
+                self._name)
         self.losses.append((step, float(loss)))
         steps = self._config.steps
         if step % self._config.log_every and step < steps:
@@ -76,6 +106,52 @@ class Progress:
                 images_per_second=images_per_second))
 
 
+class StopSignals:
+    """Turns SIGINT (Ctrl-C) and SIGTERM into a request the training loop
+    reads between steps (`requested`), so that it stops after a whole step
+    and can save it; outside the main thread (where handlers cannot be
+    set) nothing is requested."""
+
+    def __init__(self):
+        self.requested = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        del frame
+        self.requested = signal.Signals(signum).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def check_split(train_config, train_split):
+    if len(train_split.labels) < train_config.batch_size:
+        raise DataError(
+            'the training split holds %d images (after the validation '
+            'images), fewer than --batch_size %d' % (
+                len(train_split.labels), train_config.batch_size))
+
+
+def save_if_sane(session, train_graph, train_config, model_dir, step,
+                 name=None):
+    """Saves the checkpoint of `step` unless its weights are not sane
+    (checkpoints.weights_problem): then raises the divergence error, the
+    newest checkpoint still being the last sane one."""
+    problem = checkpoints.weights_problem(session, train_graph.graph)
+    if problem:
+        raise diverged_error(train_config, model_dir, step,
+                             'the weights diverge: %s' % problem, name)
+    checkpoints.save(session, train_graph.saver, model_dir, step,
+                     train_config.keep_checkpoint_every)
+
+
 def train(train_config, model_dir, train_split, log=print):
     """Trains until `train_config.steps` (the total, resuming from the newest
     checkpoint in `model_dir` if there is one), saving every `save_every`
@@ -91,31 +167,57 @@ def train(train_config, model_dir, train_split, log=print):
 
     Returns:
         TrainResult(final step, [(step, loss) for every step run]).
+
+    The directory is held for this run only (checkpoints.exclusive), and
+    its config is rewritten only once the checkpoint restored. SIGINT or
+    SIGTERM stops after the current step, saving it: a TrainingError names
+    the checkpoint. A step whose weights are not sane is never saved.
     """
-    train_config = checkpoints.prepare_model_dir(model_dir, train_config)
+    compute.check_devices(train_config.model)
+    check_split(train_config, train_split)
+    with checkpoints.exclusive(model_dir):
+        train_config = checkpoints.prepare_model_dir(model_dir, train_config,
+                                                     log)
+        return _train(train_config, model_dir, train_split, log)
+
+
+def _train(train_config, model_dir, train_split, log):
     batcher = inputs.Batcher(train_split.images, train_split.labels,
                              train_config.batch_size, train_config.seed)
     train_graph = train_op.build_train_graph(train_config)
     with tf1.Session(graph=train_graph.graph,
                      config=compute.session_config(train_config)) as session, \
-            summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
+            StopSignals() as stop:
         step = checkpoints.restore_or_initialize(
             session, train_graph.saver, model_dir,
             train_config.keep_checkpoint_every)
+        checkpoints.record_config(model_dir, train_config, step)
         if step:
             log('resuming from step %d in %s' % (step, model_dir))
         train_graph.inputs.start(session, batcher, step)
-        progress = Progress(train_config, model_dir, step, log, writer)
-        while step < train_config.steps:
-            _, *values = session.run(
-                [train_graph.train_op] + progress.fetches(train_graph),
-                feed_dict=train_graph.inputs.feed_dict(step))
-            # Counted here, not fetched: a fetched variable read is not
-            # ordered with the train op that increments it.
-            step += 1
-            progress.report(step, *values)
-            if (step % train_config.save_every == 0
-                    or step == train_config.steps):
-                checkpoints.save(session, train_graph.saver, model_dir, step,
-                                 train_config.keep_checkpoint_every)
+        with summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
+            progress = Progress(train_config, model_dir, step, log, writer)
+            saved_step = step
+            while step < train_config.steps:
+                if stop.requested:
+                    if step > saved_step:
+                        save_if_sane(session, train_graph, train_config,
+                                     model_dir, step)
+                    raise TrainingError(
+                        '%s: stopped at step %d; the run is in %s' % (
+                            stop.requested, step,
+                            checkpoints.latest_checkpoint(model_dir) or
+                            '(no checkpoint: nothing trained)'))
+                _, *values = session.run(
+                    [train_graph.train_op] + progress.fetches(train_graph),
+                    feed_dict=train_graph.inputs.feed_dict(step))
+                # Counted here, not fetched: a fetched variable read is not
+                # ordered with the train op that increments it.
+                step += 1
+                progress.report(step, *values)
+                if (step % train_config.save_every == 0 or
+                        step == train_config.steps):
+                    save_if_sane(session, train_graph, train_config,
+                                 model_dir, step)
+                    saved_step = step
     return TrainResult(step, progress.losses)

@@ -101,7 +101,9 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
                     grads_and_vars, global_step=global_step)
             with tf.control_dependencies([gradient_step]):
                 train_op = ema.apply(tf1.trainable_variables())
-        saver = tf1.train.Saver(max_to_keep=5)
+        # Relative paths in the `checkpoint` state file: a moved directory
+        # still finds its checkpoints.
+        saver = tf1.train.Saver(max_to_keep=5, save_relative_paths=True)
     return TrainGraph(graph, inputs, images, labels, logits, cross_entropy,
                       loss, learning_rate, accuracy, global_step, train_op,
                       saver, optimizer, grads_and_vars)
