@@ -62,8 +62,10 @@ flags.DEFINE_integer('keep_checkpoint_every', data_set.KEEP_CHECKPOINT_EVERY,
 flags.DEFINE_integer('log_every', data_set.LOG_EVERY,
                      'Log a line every this many steps.')
 flags.DEFINE_string('conv_gradients', _STEP['conv_gradients'],
-                    'fast (conv_gradients.py rewrite, CPU-friendly) | tf '
-                    "(TensorFlow's own kernels); same numbers either way.")
+                    'auto (fast on CPUs, tf on GPUs) | fast (the gradient '
+                    'rewrite plus Winograd/dense forms on small maps, '
+                    'CPU-friendly) | direct (the gradient rewrite only) | '
+                    "tf (TensorFlow's own kernels); same numbers any way.")
 flags.DEFINE_string('input_pipeline', _STEP['input_pipeline'],
                     'feed (feed_dict per step) | dataset (tf.data over the '
                     'split staged in memory once); same batches.')

@@ -38,6 +38,7 @@ from resnet_tf1 import cli  # first: quiets TensorFlow's start-up logs
 from resnet_tf1 import bench
 from resnet_tf1 import config
 from resnet_tf1 import evaluation
+from resnet_tf1 import step_profile
 from resnet_tf1 import summary
 
 # One source for the defaults: the ModelConfig field defaults (train.py's
@@ -74,13 +75,20 @@ flags.DEFINE_integer('eval_batch_size', 500,
                      'bench: images per evaluation batch.')
 flags.DEFINE_integer('steps', 10, 'bench: timed steps per measurement.')
 flags.DEFINE_integer('warmup', 3, 'bench: untimed steps before timing.')
-flags.DEFINE_string('compare', None, 'bench: keras, to time Keras 3 too.')
+flags.DEFINE_list('compare', [],
+                  'bench: keras, to time Keras 3 too, and/or --conv_gradients '
+                  'values to time those training paths too, alternating '
+                  'with the project\'s.')
 flags.DEFINE_boolean('peer', True,
                      'bench: also time the plain TF1 path (TF\'s own conv '
                      'gradients) and print the ratio.')
 flags.DEFINE_boolean('layers', False,
                      'bench: time each conv\'s forward formulations and '
                      'gradients instead.')
+flags.DEFINE_boolean('profile', False,
+                     'bench: where one training step\'s time goes, per '
+                     'stage and kind of op (TensorFlow\'s timeline), '
+                     'instead.')
 flags.DEFINE_boolean('layer_gradients', True,
                      'bench --layers: also time the gradients (at batch 500, '
                      'TF\'s take minutes).')
@@ -91,7 +99,8 @@ flags.DEFINE_string('eval_convolutions', 'both',
                     'formulations (what eval.py runs), TF\'s Conv2D, or both '
                     'alternating.')
 flags.DEFINE_string('conv_gradients', _TRAIN_DEFAULTS['conv_gradients'],
-                    "bench: fast | tf, for the project's path.")
+                    "bench: auto | fast | direct | tf, for the project's "
+                    'path (see train.py --helpfull).')
 flags.DEFINE_string('input_pipeline', _TRAIN_DEFAULTS['input_pipeline'],
                     'bench: feed | dataset (see train.py --helpfull).')
 flags.DEFINE_string('precision', _TRAIN_DEFAULTS['precision'],
@@ -137,10 +146,19 @@ def summary_command():
     print('\n'.join(summary.format_summary(model_summary)))
 
 
+def _compared_paths():
+    """The --conv_gradients values --compare lists (besides keras)."""
+    kinds = FLAGS.compare or []
+    for kind in kinds:
+        if kind != 'keras' and kind not in config.CONV_GRADIENTS:
+            raise config.ConfigError(
+                '--compare takes keras or a --conv_gradients value (%s), '
+                'got %r' % ('|'.join(config.CONV_GRADIENTS), kind))
+    return [kind for kind in kinds if kind != 'keras']
+
+
 def bench_command():
-    if FLAGS.compare not in (None, 'keras'):
-        raise config.ConfigError('--compare must be keras, got %r' %
-                                 FLAGS.compare)
+    _compared_paths()
     for flag in ('steps', 'batch_size', 'eval_batch_size'):
         if getattr(FLAGS, flag) < 1:
             raise config.ConfigError('--%s must be at least 1, got %s' % (
@@ -168,6 +186,13 @@ def bench_command():
         print('\n'.join(bench.format_layers(bench.time_layers(
             train_config, FLAGS.steps, gradients=FLAGS.layer_gradients))))
         return
+    if FLAGS.profile:
+        profile, untraced = bench.profile_training(
+            train_config, FLAGS.steps, FLAGS.warmup)
+        print('\n'.join(step_profile.format_profile(profile)))
+        print('untraced step: %.0f ms (median of %d), images/s=%.1f' % (
+            untraced * 1e3, FLAGS.steps, train_config.batch_size / untraced))
+        return
     peak = bench.gemm_peak()
     print('gemm_peak gflop/s=%.1f (numpy float32 4096x4096 matmul)' % peak)
     if not FLAGS.eval_only:
@@ -182,17 +207,22 @@ def bench_command():
 
 
 def _bench_training(train_config, peak):
-    """bench's training timings: the project's path and its peers."""
-    project = bench.time_training(train_config, FLAGS.steps, FLAGS.warmup)
-    print(bench.format_timing(project, peak), flush=True)
-    peers = []
+    """bench's training timings: the project's path and its peers, the
+    TF1 graphs' steps alternating."""
+    configs, labels = [train_config], ['project']
+    for kind in _compared_paths():
+        configs.append(dataclasses.replace(train_config,
+                                           conv_gradients=kind))
+        labels.append('conv_' + kind)
     if FLAGS.peer:
-        peers.append(bench.time_training(
-            dataclasses.replace(train_config, conv_gradients='tf',
-                                precision='float32', xla=False,
-                                input_pipeline='feed'),
-            FLAGS.steps, FLAGS.warmup, label='plain_tf1'))
-    if FLAGS.compare == 'keras':
+        configs.append(dataclasses.replace(
+            train_config, conv_gradients='tf', precision='float32',
+            xla=False, input_pipeline='feed'))
+        labels.append('plain_tf1')
+    project, *peers = bench.time_trainings(configs, labels, FLAGS.steps,
+                                           FLAGS.warmup)
+    print(bench.format_timing(project, peak), flush=True)
+    if 'keras' in FLAGS.compare:
         peers.append(bench.time_keras(train_config, FLAGS.steps,
                                       FLAGS.warmup))
     for peer in peers:

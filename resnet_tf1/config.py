@@ -19,9 +19,13 @@ from resnet_tf1 import units
 CONFIG_FILENAME = 'train_config.json'
 NORMS = ('none', 'batch')
 OPTIMIZERS = ('gradient_descent', 'momentum')
-# 'fast': conv_gradients.py's rewrite of the Conv2D gradients (the default);
-# 'tf': TensorFlow's own kernels, the plain TF1 path.
-CONV_GRADIENTS = ('fast', 'tf')
+# How training computes convolutions (conv_gradients.py, fast_conv.py):
+# 'fast': conv_gradients.py's rewrite of the Conv2D gradients, and on small
+# maps fast_conv.py's Winograd and dense forms for the forward pass and
+# both gradients; 'direct': the gradient rewrite alone; 'tf': TensorFlow's
+# own kernels, the plain TF1 path; 'auto' (the default): 'fast' on CPUs,
+# 'tf' where the network's ops go to a GPU (cuDNN's kernels are better).
+CONV_GRADIENTS = ('auto', 'fast', 'direct', 'tf')
 PRECISIONS = precision.PRECISIONS
 # 'feed': a feed_dict per step (the article's); 'dataset': tf.data over the
 # split staged in memory once (training.StagedInputs). Same batches.
@@ -128,7 +132,7 @@ class TrainConfig:
     # MNIST's training split (55,000 after the 5,000 validation images).
     train_examples: int = 55000
     # How the step is computed; none of these changes what is trained.
-    conv_gradients: str = 'fast'
+    conv_gradients: str = 'auto'
     input_pipeline: str = 'feed'
     # 'bf16': bfloat16 compute, float32 weights (see precision.py).
     precision: str = 'float32'

@@ -35,11 +35,14 @@ import contextlib
 
 import tensorflow as tf
 
+from resnet_tf1 import fast_conv
 from resnet_tf1 import layers
 
 tf1 = tf.compat.v1
 
 GRADIENT_NAME = 'ResnetTf1FastConv2D'
+# The same without the Winograd and dense forms (`small_maps=False`).
+DIRECT_GRADIENT_NAME = 'ResnetTf1DirectConv2D'
 
 
 def use_conv_input_gradient(input_pixels, kernel_pixels, stride):
@@ -60,6 +63,14 @@ def use_matmul_filter_gradient(input_pixels, stride):
     2x2 maps (44 -> 22 ms for 2x2x512); elsewhere TF's kernel is as fast
     or faster (4x4x256: 17 -> 24 ms, 4x4 -> 2x2 stride 2: 14 -> 16 ms)."""
     return stride == 1 and input_pixels <= 2 * 2
+
+
+def use_small_map_gradient(form, which):
+    """Whether the `form` ('winograd' or 'dense', fast_conv.formulation's
+    choice for the conv) computes the `which` ('input' or 'filter')
+    gradient."""
+    del form, which
+    return True
 
 
 def paddings(input_size, kernel_size, stride, padding):
@@ -168,40 +179,101 @@ def _rewrite_applies(op):
             and kernel.shape.is_fully_defined())
 
 
-@tf.RegisterGradient(GRADIENT_NAME)
-def _conv2d_gradient(op, grad):
+def _conv2d_gradient(op, grad, small_maps):
     if not _rewrite_applies(op):
         return [_stock_input_gradient(op, grad),
                 _stock_filter_gradient(op, grad)]
     inputs, kernel = op.inputs
     stride = _attr(op, 'strides')[1]
+    padding = _attr(op, 'padding')
     input_size = (inputs.shape[1], inputs.shape[2])
-    pads = paddings(input_size, kernel.shape[:2], stride, _attr(op, 'padding'))
+    kernel_size = tuple(kernel.shape[:2])
+    pads = paddings(input_size, kernel_size, stride, padding)
     grad.set_shape(op.outputs[0].shape)
     input_pixels = input_size[0] * input_size[1]
+    # The shape classes fast_conv.py computes with fewer multiplications
+    # (float32 only): their gradients have the same forms.
+    form = (fast_conv.formulation(input_size, kernel_size, stride, padding,
+                                  inputs.dtype) if small_maps else 'tf')
     # TF's bfloat16 gradient kernels run at 3-5 GFLOP/s on every shape here
     # (no bf16 arithmetic on this CPU: Eigen fallbacks), its bf16 forward
     # conv and matmul at 80-140: rewrite them all.
     rewrite_all = inputs.dtype == tf.bfloat16
-    if rewrite_all or use_conv_input_gradient(
-            input_pixels, kernel.shape[0] * kernel.shape[1], stride):
-        input_grad = input_gradient(grad, kernel, input_size, stride, pads)
-    else:
-        input_grad = _stock_input_gradient(op, grad)
-    if rewrite_all or use_matmul_filter_gradient(input_pixels, stride):
-        kernel_grad = filter_gradient(inputs, grad, kernel.shape[:2], stride,
-                                      pads)
-    else:
-        kernel_grad = _stock_filter_gradient(op, grad)
+    # Named so that a step's timeline (step_profile.py) tells them apart.
+    with tf.name_scope('input_gradient'):
+        if form == 'winograd' and use_small_map_gradient(form, 'input'):
+            input_grad = fast_conv.winograd_input_gradient(
+                grad, kernel, input_size, padding)
+        elif form == 'dense' and use_small_map_gradient(form, 'input'):
+            input_grad = fast_conv.tap_input_gradient(
+                grad, kernel, input_size, stride, padding)
+        elif rewrite_all or use_conv_input_gradient(
+                input_pixels, kernel_size[0] * kernel_size[1], stride):
+            input_grad = input_gradient(grad, kernel, input_size, stride,
+                                        pads)
+        else:
+            input_grad = _stock_input_gradient(op, grad)
+    with tf.name_scope('filter_gradient'):
+        if form == 'winograd' and use_small_map_gradient(form, 'filter'):
+            kernel_grad = fast_conv.winograd_filter_gradient(inputs, grad,
+                                                             padding)
+        elif form == 'dense' and use_small_map_gradient(form, 'filter'):
+            kernel_grad = fast_conv.dense_filter_gradient(
+                inputs, grad, kernel_size, stride, padding)
+        elif rewrite_all or use_matmul_filter_gradient(input_pixels, stride):
+            kernel_grad = filter_gradient(inputs, grad, kernel_size, stride,
+                                          pads)
+        else:
+            kernel_grad = _stock_filter_gradient(op, grad)
     return [input_grad, kernel_grad]
 
 
+@tf.RegisterGradient(GRADIENT_NAME)
+def _fast_gradient(op, grad):
+    return _conv2d_gradient(op, grad, small_maps=True)
+
+
+@tf.RegisterGradient(DIRECT_GRADIENT_NAME)
+def _direct_gradient(op, grad):
+    return _conv2d_gradient(op, grad, small_maps=False)
+
+
+def on_gpu(device, gpus=None):
+    """Whether ops placed on `device` (a device string, '' for none) run
+    on a GPU: a GPU device, or no device type on a machine with `gpus` GPUs
+    (default: this machine's), where TensorFlow's placer prefers them."""
+    spec = tf.DeviceSpec.from_string(device or '')
+    if spec.device_type:
+        return spec.device_type.upper() == 'GPU'
+    if gpus is None:
+        gpus = len(tf.config.list_physical_devices('GPU'))
+    return gpus > 0
+
+
+def resolve(mode, device, gpus=None):
+    """config.CONV_GRADIENTS' `mode` for ops placed on `device`: 'auto' is
+    'fast' on a CPU, 'tf' on a GPU (the CPU formulations are written for
+    CPU kernels; cuDNN's gradients have no slow cases to route around)."""
+    if mode != 'auto':
+        return mode
+    return 'tf' if on_gpu(device, gpus) else 'fast'
+
+
+def current_device(graph):
+    """The device the ops built next in `graph` get from the enclosing
+    device scopes and functions ('' for none), read off a probe op."""
+    with graph.as_default():
+        return tf.no_op(name='device_probe').device
+
+
 @contextlib.contextmanager
-def fast_gradients(graph, enabled=True):
+def fast_gradients(graph, enabled=True, small_maps=True):
     """Conv2D ops created inside get this module's gradient (when
-    `enabled`; otherwise TF's own)."""
+    `enabled`; otherwise TF's own), with the Winograd and dense forms on
+    small maps when `small_maps`."""
     if not enabled:
         yield
         return
-    with graph.gradient_override_map({'Conv2D': GRADIENT_NAME}):
+    with graph.gradient_override_map({
+            'Conv2D': GRADIENT_NAME if small_maps else DIRECT_GRADIENT_NAME}):
         yield

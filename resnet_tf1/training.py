@@ -20,6 +20,7 @@ from resnet_tf1 import checkpoints
 from resnet_tf1 import config as config_lib
 from resnet_tf1 import conv_gradients
 from resnet_tf1 import data
+from resnet_tf1 import fast_conv
 from resnet_tf1 import nets
 from resnet_tf1 import precision
 from resnet_tf1 import summaries
@@ -135,8 +136,16 @@ def network_logits(train_config, images, is_training, weight_decay=0.0):
     inputs = tf.cast(to_data_format(images, model.data_format),
                      precision.compute_dtype(train_config.precision))
     graph = tf1.get_default_graph()
+    # Where the network's ops go decides 'auto' (a GPU: TF's kernels).
+    device = (conv_gradients.current_device(graph)
+              if train_config.conv_gradients == 'auto' else '')
+    convolutions = conv_gradients.resolve(train_config.conv_gradients,
+                                          device)
     with conv_gradients.fast_gradients(
-            graph, train_config.conv_gradients == 'fast'), \
+            graph, convolutions in ('fast', 'direct'),
+            small_maps=convolutions == 'fast'), \
+            fast_conv.training_formulations(
+                is_training and convolutions == 'fast'), \
             precision.compute_precision(train_config.precision), \
             _xla(train_config.xla):
         logits, _ = nets.build(model, inputs, is_training=is_training,
