@@ -73,6 +73,14 @@ def use_small_map_gradient(form, which):
     return True
 
 
+def use_tap_input_gradient(output_size, stride):
+    """Where fast_conv.tap_input_gradient (tap by tap, no padding
+    multiplied) serves a strided conv: outputs of at most 2x2 pixels, the
+    4x4 -> 2x2 stride-2 conv of ResNet-34 (as a dilated conv, its padded
+    zeros are most of the work)."""
+    return stride > 1 and output_size[0] * output_size[1] <= 4
+
+
 def paddings(input_size, kernel_size, stride, padding):
     """((top, bottom), (left, right)) of a 'SAME' or 'VALID' conv."""
     return tuple(layers.conv_axis(size, kernel, stride, padding)[1:]
@@ -204,7 +212,9 @@ def _conv2d_gradient(op, grad, small_maps):
         if form == 'winograd' and use_small_map_gradient(form, 'input'):
             input_grad = fast_conv.winograd_input_gradient(
                 grad, kernel, input_size, padding)
-        elif form == 'dense' and use_small_map_gradient(form, 'input'):
+        elif (form == 'dense' and use_small_map_gradient(form, 'input')
+              or small_maps and use_tap_input_gradient(
+                  op.outputs[0].shape[1:3], stride)):
             input_grad = fast_conv.tap_input_gradient(
                 grad, kernel, input_size, stride, padding)
         elif rewrite_all or use_conv_input_gradient(

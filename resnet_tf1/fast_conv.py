@@ -225,16 +225,19 @@ def _tap_products(pixels, kernel, pairs, transpose, out_h, out_w):
     """Sum over `pairs` of pixels[source] x kernel[tap] into target
     pixels: (input, output) pairs forward, (output, input) when
     `transpose` (kernel slices transposed)."""
-    kernel_w = kernel.shape[1]
+    kernel_h, kernel_w, channels_in, channels_out = kernel.shape
     channels = pixels.shape[2]
+    # Unstacking the first axis shares the kernel's buffer; slicing
+    # kernel[ty, tx] copied each tap (1 MB at 512x512) every step.
+    taps = tf.unstack(tf.reshape(kernel, [kernel_h * kernel_w, channels_in,
+                                          channels_out]))
     products, targets = [], []
-    for tap, tap_pairs_ in enumerate(pairs):
+    for weights, tap_pairs_ in zip(taps, pairs):
         if not tap_pairs_:
             continue
         sources, destinations = zip(*tap_pairs_)
         if transpose:
             sources, destinations = destinations, sources
-        weights = kernel[tap // kernel_w, tap % kernel_w]
         rows = tf.reshape(tf.gather(pixels, sources), [-1, channels])
         products.append(tf.reshape(
             tf.matmul(rows, weights, transpose_b=transpose),

@@ -221,3 +221,25 @@ def test_seeded_steps_equal_tensorflows_kernels(mnist, norm):
     for name, value in variables.items():
         np.testing.assert_allclose(fast_variables[name], value, rtol=1e-4,
                                    atol=2e-5, err_msg=name)
+
+
+def test_override_serves_the_strided_conv_to_two_by_two_tap_by_tap():
+    x, w, _ = _arrays(4, 6, 8, 'SAME', 3)
+    results = []
+    for small_maps in (True, False):
+        graph = tf.Graph()
+        with graph.as_default():
+            images = tf1.placeholder(tf.float32, (None,) + x.shape[1:])
+            kernel = tf.constant(w)
+            with conv_gradients.fast_gradients(graph, small_maps=small_maps):
+                outputs = tf.nn.conv2d(images, kernel, 2, 'SAME')
+            grads = tf.gradients(tf.reduce_sum(outputs * tf.sin(outputs)),
+                                 [images, kernel])
+            types = {op.type for op in graph.get_operations()}
+            with tf1.Session() as session:
+                results.append((session.run(grads, {images: x}), types))
+    (dx, dw), types = results[0]
+    (direct_dx, direct_dw), _ = results[1]
+    assert 'UnsortedSegmentSum' in types
+    np.testing.assert_allclose(dx, direct_dx, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dw, direct_dw, rtol=1e-5, atol=1e-5)
