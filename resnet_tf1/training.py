@@ -137,8 +137,11 @@ def network_logits(train_config, images, is_training, weight_decay=0.0):
                      precision.compute_dtype(train_config.precision))
     graph = tf1.get_default_graph()
     # Where the network's ops go decides 'auto' (a GPU: TF's kernels).
+    # Only a training graph has conv gradients or training formulations:
+    # inference graphs (eval, export) get no probe op.
     device = (conv_gradients.current_device(graph)
-              if train_config.conv_gradients == 'auto' else '')
+              if is_training and train_config.conv_gradients == 'auto'
+              else '')
     convolutions = conv_gradients.resolve(train_config.conv_gradients,
                                           device)
     with conv_gradients.fast_gradients(
