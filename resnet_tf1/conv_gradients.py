@@ -24,6 +24,14 @@ turns it on for the Conv2D ops created inside it, through the TF1 gradient
 override map. The results equal TF's own gradients up to float32 summation
 order (tests/test_conv_gradients.py).
 
+With `small_maps` (the default; `--conv_gradients fast`), the convs of
+fast_conv.py's small-map shape classes get its Winograd and tap-by-tap
+gradients instead, and the 4x4 -> 2x2 stride-2 conv a tap-by-tap input
+gradient. (In training graphs those convs are mostly fast_conv's own
+training forms already, with their own gradients; these serve any Conv2D
+left.) The ops of each gradient are under the name scopes
+`input_gradient` and `filter_gradient`, for `bench --profile`.
+
 Which formulation serves which shape is chosen from measured timings
 (`use_conv_input_gradient`, `use_matmul_filter_gradient`); TF's own kernels
 stay where they are faster (large maps at stride 2) and where the rewrite

@@ -28,8 +28,16 @@ channels) and 8.1 ms (dense, 512 channels) a conv here, as much as the
 rewrite saves at batch 100 (6.6 and 4.6 ms), so they are cached in
 local variables (`CACHED_KERNELS`, also in LOCAL_VARIABLES, never in
 checkpoints) that `refresh_op()` recomputes from the weights: run it after
-every restore, as TF1's local-init ops are. That is also why the rewrite is
-for inference only: in training the weights change every step.
+every restore, as TF1's local-init ops are.
+
+Training (`training_formulations()`, `training_formulation()`): the weights
+change every step, so the kernels are rearranged in the step, and the forms
+pay off because both gradients take the same form and reuse the forward
+pass' rearranged kernel and transformed inputs (`winograd_training_conv`;
+`tap_training_conv`, the dense form computed tap by tap over only the
+(input, output) pixel pairs a tap joins, with no matrix built). A training
+step costs three passes, so Winograd serves maps up to 8x8 there (2x2
+tiles), only up to 4x4 in inference.
 
 How it is switched on: the ResNets call `conv2d` below where they called
 `slim.conv2d`. It *is* `slim.conv2d` (same call, same arg_scope defaults,
