@@ -275,11 +275,12 @@ def _forward_candidates(inputs, kernel, stride, padding):
 
 
 def _small_map_gradients(inputs, kernel, grad, stride, padding):
-    """form_dx, form_dw: the Winograd or dense gradients conv_gradients.py
-    has for this conv's shape class, if any."""
+    """form_dx, form_dw: the gradients of the form training computes this
+    conv with (fast_conv.training_formulation: Winograd, or dense tap by
+    tap), if any."""
     input_size = tuple(inputs.shape[1:3])
-    form = fast_conv.formulation(input_size, kernel.shape[:2], stride,
-                                 padding)
+    form = fast_conv.training_formulation(input_size, kernel.shape[:2],
+                                          stride, padding)
     if form == 'winograd':
         return dict(
             form_dx=fast_conv.winograd_input_gradient(grad, kernel,
@@ -288,7 +289,7 @@ def _small_map_gradients(inputs, kernel, grad, stride, padding):
                                                        padding))
     if form == 'dense':
         return dict(
-            form_dx=fast_conv.dense_input_gradient(
+            form_dx=fast_conv.tap_input_gradient(
                 grad, kernel, input_size, stride, padding),
             form_dw=fast_conv.dense_filter_gradient(
                 inputs, grad, kernel.shape[:2], stride, padding))
@@ -299,8 +300,9 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
     """For each conv of the network: seconds of its forward pass (TF's
     Conv2D and each fast_conv.py formulation that applies; `formulation`
     is the one evaluation uses) and, when `gradients`, of TF's and
-    conv_gradients.py's input and filter gradients (training uses
-    conv_gradients' choice), at the training batch size. Timings of one
+    conv_gradients.py's input and filter gradients, and of the Winograd or
+    tap-by-tap gradients where training computes the conv in that form
+    (fast_conv.training_formulation), at the training batch size. Timings of one
     conv alternate between the candidates; None where one does not
     apply."""
     model = train_config.model
