@@ -221,8 +221,9 @@ def _conv2d_gradient(op, grad, small_maps):
             input_grad = fast_conv.winograd_input_gradient(
                 grad, kernel, input_size, padding)
         elif (form == 'dense' and use_small_map_gradient(form, 'input')
-              or small_maps and use_tap_input_gradient(
-                  op.outputs[0].shape[1:3], stride)):
+              or small_maps and inputs.dtype == tf.float32
+              and use_tap_input_gradient(op.outputs[0].shape[1:3],
+                                         stride)):
             input_grad = fast_conv.tap_input_gradient(
                 grad, kernel, input_size, stride, padding)
         elif rewrite_all or use_conv_input_gradient(
