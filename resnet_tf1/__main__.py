@@ -14,8 +14,11 @@ Commands:
             fast_conv.py's convolutions and with TF's
             (`--inference_convolutions`), alternating; `--eval_only` skips
             training, `--compare keras` adds Keras 3 `model.fit` on the same
-            network, `--layers` times every conv's forward formulations and
-            gradients. See resnet_tf1/speed/bench.py.
+            network (`--compare direct,tf`: those --conv_gradients paths,
+            their steps alternating with the project's), `--layers` times
+            every conv's forward formulations and gradients, `--profile`
+            where one training step's time goes (speed/step_profile.py).
+            See resnet_tf1/speed/bench.py.
   export    --model_dir D --export_dir E [--checkpoint_path P] [--noema]:
             SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
             from the EMA weights. See resnet_tf1/evaluation/export.py.
@@ -43,6 +46,7 @@ from resnet_tf1 import flags_core
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.speed import bench
+from resnet_tf1.speed import step_profile
 from resnet_tf1.tools import model_summary
 
 import data_set
@@ -58,13 +62,20 @@ flags.DEFINE_integer('eval_batch_size', data_set.EVAL_BATCH_SIZE,
                      'bench: images per evaluation batch.')
 flags.DEFINE_integer('warmup', bench.WARMUP,
                      'bench: untimed steps before timing.')
-flags.DEFINE_string('compare', None, 'bench: keras, to time Keras 3 too.')
+flags.DEFINE_list('compare', [],
+                  'bench: keras, to time Keras 3 too, and/or --conv_gradients '
+                  'values to time those training paths too, alternating '
+                  "with the project's.")
 flags.DEFINE_boolean('peer', True,
                      "bench: also time the plain TF1 path (TF's own conv "
                      'gradients) and print the ratio.')
 flags.DEFINE_boolean('layers', False,
                      "bench: time each conv's forward formulations and "
                      'gradients instead.')
+flags.DEFINE_boolean('profile', False,
+                     "bench: where one training step's time goes, per "
+                     "stage and kind of op (TensorFlow's timeline), "
+                     'instead.')
 flags.DEFINE_boolean('layer_gradients', True,
                      'bench --layers: also time the gradients (at batch 500, '
                      "TF's take minutes).")
@@ -102,10 +113,19 @@ def summary_command():
     print('\n'.join(model_summary.format_summary(table)))
 
 
+def _compared_paths():
+    """The --conv_gradients values --compare lists (besides keras)."""
+    kinds = FLAGS.compare or []
+    for kind in kinds:
+        if kind != 'keras' and kind not in config.CONV_GRADIENTS:
+            raise ConfigError(
+                '--compare takes keras or a --conv_gradients value (%s), '
+                'got %r' % ('|'.join(config.CONV_GRADIENTS), kind))
+    return [kind for kind in kinds if kind != 'keras']
+
+
 def bench_command():
-    if FLAGS.compare not in (None, 'keras'):
-        raise ConfigError('--compare must be keras, got %r' %
-                                 FLAGS.compare)
+    _compared_paths()
     for flag in ('steps', 'batch_size', 'eval_batch_size'):
         if getattr(FLAGS, flag) < 1:
             raise ConfigError('--%s must be at least 1, got %s' % (
@@ -129,6 +149,13 @@ def bench_command():
         print('\n'.join(bench.format_layers(bench.time_layers(
             train_config, FLAGS.steps, gradients=FLAGS.layer_gradients))))
         return
+    if FLAGS.profile:
+        profile, untraced = bench.profile_training(
+            train_config, FLAGS.steps, FLAGS.warmup)
+        print('\n'.join(step_profile.format_profile(profile)))
+        print('untraced step: %.0f ms (median of %d), images/s=%.1f' % (
+            untraced * 1e3, FLAGS.steps, train_config.batch_size / untraced))
+        return
     peak = bench.gemm_peak()
     print('gemm_peak gflop/s=%.1f (numpy float32 4096x4096 matmul)' % peak)
     if not FLAGS.eval_only:
@@ -143,17 +170,28 @@ def bench_command():
 
 
 def _bench_training(train_config, peak):
-    """bench's training timings: the project's path and its peers."""
-    project = bench.time_training(train_config, FLAGS.steps, FLAGS.warmup)
-    print(bench.format_timing(project, peak), flush=True)
-    peers = []
+    """bench's training timings: the project's path and its peers, the
+    TF1 graphs' steps alternating."""
+    configs, labels = [train_config], ['project']
+    for kind in _compared_paths():
+        configs.append(dataclasses.replace(train_config,
+                                           conv_gradients=kind))
+        labels.append('conv_' + kind)
     if FLAGS.peer:
-        peers.append(bench.time_training(
-            dataclasses.replace(train_config, conv_gradients='tf',
-                                precision='float32', xla=False,
-                                input_pipeline='feed'),
-            FLAGS.steps, FLAGS.warmup, label='plain_tf1'))
-    if FLAGS.compare == 'keras':
+        configs.append(dataclasses.replace(
+            train_config, conv_gradients='tf', precision='float32',
+            xla=False, input_pipeline='feed'))
+        labels.append('plain_tf1')
+    project, *peers = bench.time_trainings(configs, labels, FLAGS.steps,
+                                           FLAGS.warmup)
+    # Measured again after: on a shared machine the peak drifts while the
+    # steps run; their fractions are of the mean of both.
+    peak_after = bench.gemm_peak()
+    print('gemm_peak after training gflop/s=%.1f (fractions below: of the '
+          'mean, %.1f)' % (peak_after, (peak + peak_after) / 2))
+    peak = (peak + peak_after) / 2
+    print(bench.format_timing(project, peak), flush=True)
+    if 'keras' in FLAGS.compare:
         peers.append(bench.time_keras(train_config, FLAGS.steps,
                                       FLAGS.warmup))
     for peer in peers:

@@ -14,6 +14,10 @@ computed:
   override map, in training graphs only: an inference graph takes no
   gradients, so eval.py's graph and the exported model keep TensorFlow's
   own gradient (a model loaded elsewhere can be differentiated);
+* the faster training convolutions (`speed/fast_conv.py`'s Winograd and
+  dense forms on small maps, with their own gradients), in training
+  graphs under `--conv_gradients fast` (`auto` on a CPU: `auto` is `tf`
+  where the network's ops go to a GPU, read off a probe op);
 * the faster inference convolutions (`speed/fast_conv.py`), for the
   inference graphs that ask (eval.py's, bench's), never in an export;
 * XLA, when the config says so.
@@ -62,7 +66,8 @@ def logits(train_config, images, is_training, weight_decay=0.0,
             fields say how to compute it.
         images: [N, H, W, C] float32.
         is_training: batch statistics and their updates (training), or the
-            moving ones; also whether the conv-gradient override is wanted.
+            moving ones; also whether the conv-gradient override and the
+            training convolutions (`training_convolutions`) are wanted.
         weight_decay: the L2 rate of the network's arg_scope.
         fast_convolutions: compute the convolutions `fast_conv.formulation`
             picks with fewer multiplications (inference graphs only: run
@@ -72,11 +77,14 @@ def logits(train_config, images, is_training, weight_decay=0.0,
     inputs = tf.cast(to_data_format(images, model.data_format),
                      precision.compute_dtype(train_config.precision))
     graph = tf1.get_default_graph()
-    fast_gradients = is_training and train_config.conv_gradients == 'fast'
+    convolutions = training_convolutions(train_config, graph, is_training)
     with slim.arg_scope(registry.arg_scope(model, is_training,
                                            weight_decay)), \
             precision.compute_precision(train_config.precision), \
-            conv_gradients.fast_gradients(graph, fast_gradients), \
+            conv_gradients.fast_gradients(
+                graph, convolutions in ('fast', 'direct'),
+                small_maps=convolutions == 'fast'), \
+            fast_conv.training_formulations(convolutions == 'fast'), \
             fast_conv.inference_formulations(fast_convolutions), \
             _xla(train_config.xla):
         try:
@@ -89,6 +97,19 @@ def logits(train_config, images, is_training, weight_decay=0.0,
             raise ConfigError('cannot build %s with these flags: %s' % (
                 model.name, ' '.join(str(error).split()))) from None
     return tf.cast(network_logits, tf.float32)
+
+
+def training_convolutions(train_config, graph, is_training):
+    """How the network built next in `graph` computes its convolutions:
+    the config's --conv_gradients (config.CONV_GRADIENTS) resolved, 'auto'
+    by where the ops go (a GPU: TensorFlow's kernels). Only a training
+    graph has conv gradients or training formulations: an inference graph
+    (eval, export) gets 'tf', and no probe op."""
+    if not is_training:
+        return 'tf'
+    device = (conv_gradients.current_device(graph)
+              if train_config.conv_gradients == 'auto' else '')
+    return conv_gradients.resolve(train_config.conv_gradients, device)
 
 
 def check_devices(model):

@@ -24,9 +24,14 @@ from resnet_tf1.nets import units
 CONFIG_FILENAME = 'train_config.json'
 NORMS = ('none', 'batch')
 OPTIMIZERS = ('gradient_descent', 'momentum')
-# 'fast': conv_gradients.py's rewrite of the Conv2D gradients (the default);
-# 'tf': TensorFlow's own kernels, the plain TF1 path.
-CONV_GRADIENTS = ('fast', 'tf')
+# How training computes convolutions (speed/conv_gradients.py,
+# speed/fast_conv.py): 'fast': conv_gradients.py's rewrite of the Conv2D
+# gradients, and on small maps fast_conv.py's Winograd and dense forms for
+# the forward pass and both gradients; 'direct': the gradient rewrite
+# alone; 'tf': TensorFlow's own kernels, the plain TF1 path; 'auto' (the
+# default): 'fast' on CPUs, 'tf' where the network's ops go to a GPU
+# (cuDNN's kernels are better).
+CONV_GRADIENTS = ('auto', 'fast', 'direct', 'tf')
 # How inference graphs compute their convolutions (eval.py's
 # --inference_convolutions): 'fast', speed/fast_conv.py's formulations
 # where its rule picks one; 'tf', TensorFlow's Conv2D everywhere.
@@ -133,7 +138,7 @@ class TrainConfig:
     # MNIST's training split (55,000 after the 5,000 validation images).
     train_examples: int = data_set.TRAIN_EXAMPLES
     # How the step is computed; none of these changes what is trained.
-    conv_gradients: str = 'fast'
+    conv_gradients: str = 'auto'
     input_pipeline: str = 'feed'
     precision: str = 'float32'
     xla: bool = False

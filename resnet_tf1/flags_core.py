@@ -103,9 +103,12 @@ def define_performance():
     """How a step is computed: none of these changes what is trained, and
     checkpoints restore across them (train.py, bench)."""
     flags.DEFINE_string('conv_gradients', _TRAIN['conv_gradients'],
-                        'fast (speed/conv_gradients.py: Conv2D gradients '
-                        "rewritten for CPUs) | tf (TensorFlow's own "
-                        'kernels); same numbers either way.')
+                        'auto (fast on CPUs, tf on GPUs) | fast '
+                        "(speed/conv_gradients.py's gradient rewrite plus "
+                        "speed/fast_conv.py's Winograd/dense forms on small "
+                        'maps, CPU-friendly) | direct (the gradient rewrite '
+                        "only) | tf (TensorFlow's own kernels); same numbers "
+                        'any way.')
     flags.DEFINE_string('input_pipeline', _TRAIN['input_pipeline'],
                         'feed (feed_dict per step) | dataset (tf.data over '
                         'the split staged in memory once); same batches.')

@@ -13,6 +13,7 @@ import tensorflow as tf
 from resnet_tf1 import config
 from resnet_tf1 import errors
 from resnet_tf1.speed import bench
+from resnet_tf1.speed import step_profile
 from resnet_tf1.training import loop
 from resnet_tf1.training import train_op
 
@@ -163,3 +164,60 @@ def test_bench_cli_refuses_unknown_inference_convolutions_in_one_line(
                           else ['warning: --eval_convolutions winograd is '
                                 'deprecated; use --inference_convolutions '
                                 'winograd'])
+
+
+def test_step_profile_names_stages_and_kinds():
+    assert step_profile.stage_of('resnet34/conv1/Relu') == 'stem'
+    assert step_profile.stage_of(
+        'resnet34/block3/unit_2/conv1/winograd/MatMul') == 'block3'
+    assert step_profile.stage_of('resnet34/logits/MatMul') == 'head'
+    assert step_profile.stage_of('ExponentialMovingAverage/mul') is None
+    kind = step_profile.kind_of
+    assert kind('resnet34/block1/unit_1/conv1/Relu',
+                '_FusedConv2D') == 'forward conv'
+    assert kind('gradients/resnet34/block4/unit_1/conv2/IdentityN_grad/'
+                'input_gradient/MatMul', 'MatMul') == 'input gradient'
+    assert kind('gradients/resnet34/block1/unit_1/conv1/Conv2D_grad/'
+                'Conv2DBackpropFilter', 'Conv2DBackpropFilter') == (
+                    'filter gradient')
+    assert kind('GradientDescent/update_resnet34/conv1/weights/'
+                'ResourceApplyGradientDescent',
+                'ResourceApplyGradientDescent') == 'gradient step'
+    assert kind('ExponentialMovingAverage/AssignMovingAvg_3/mul',
+                'Mul') == 'ema'
+    assert kind('gradients/resnet34/conv1/kernel/Regularizer/'
+                'l2_regularizer/L2Loss_grad/mul', 'Mul') == 'l2'
+
+
+def test_bench_profile_accounts_for_a_step():
+    profile, untraced = bench.profile_training(
+        tiny_train_config(batch_size=4), steps=1, warmup=1)
+    kinds = {kind for _, kind in profile.op_seconds}
+    stages = {stage for stage, _ in profile.op_seconds}
+    assert {'forward conv', 'input gradient', 'filter gradient',
+            'gradient step', 'ema'} <= kinds
+    assert {'stem', 'block1', 'block4'} <= stages
+    assert untraced > 0 and profile.wall_seconds > 0
+    lines = step_profile.format_profile(profile)
+    assert lines[-1].startswith('share') and lines[-1].endswith('100%')
+
+
+def test_bench_alternates_training_paths():
+    fast, direct = bench.time_trainings(
+        [tiny_train_config(batch_size=4),
+         tiny_train_config(batch_size=4, conv_gradients='direct')],
+        ['project', 'conv_direct'], steps=2, warmup=1)
+    assert (fast.label, direct.label) == ('project', 'conv_direct')
+    assert fast.flops == direct.flops
+    assert fast.fastest <= fast.seconds <= fast.slowest
+
+
+def test_bench_cli_refuses_an_unknown_compared_path_in_one_line():
+    process = subprocess.run(
+        [sys.executable, '-m', 'resnet_tf1', 'bench', '--compare',
+         'winograd'], capture_output=True, text=True, cwd=REPO_DIR,
+        timeout=300)
+    assert process.returncode == 1
+    assert 'Traceback' not in process.stderr
+    assert process.stderr.strip().splitlines()[-1].startswith(
+        "error: --compare takes keras or a --conv_gradients value")

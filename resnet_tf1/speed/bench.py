@@ -1,9 +1,11 @@
 """Throughput benchmarks: steady-state training steps and evaluation, set
 against a GEMM peak measured in the same process and against peers.
 
-    python -m resnet_tf1 bench                  # this project vs plain TF1
-    python -m resnet_tf1 bench --compare keras  # ... and Keras 3 model.fit
-    python -m resnet_tf1 bench --layers         # per-conv timings
+    python -m resnet_tf1 bench                   # this project vs plain TF1
+    python -m resnet_tf1 bench --compare keras   # ... and Keras 3 model.fit
+    python -m resnet_tf1 bench --compare direct  # ... and another path
+    python -m resnet_tf1 bench --layers          # per-conv timings
+    python -m resnet_tf1 bench --profile         # one step's timeline
     python -m resnet_tf1 bench --eval_only --eval_batch_size 100  # eval A/B
 
 Every timing excludes warm-up steps (graph optimization, allocation) and
@@ -31,6 +33,7 @@ from resnet_tf1.data import inputs
 from resnet_tf1.nets import registry
 from resnet_tf1.speed import conv_gradients
 from resnet_tf1.speed import fast_conv
+from resnet_tf1.speed import step_profile
 from resnet_tf1.tools import model_summary
 from resnet_tf1.training import train_op
 
@@ -102,11 +105,56 @@ def _run_steps(session, fetches, feed_dict, steps, warmup):
     return seconds
 
 
+def time_trainings(train_configs, labels, steps=STEPS, warmup=WARMUP):
+    """Steady-state seconds per training step of each config's train op
+    (the same graph train.py runs, through its input path), on batches of
+    a synthetic training set of ten batches: one Timing per config. The
+    graphs are built side by side and their timed steps alternate, so a
+    machine whose speed drifts (shared, throttled) affects each alike."""
+    runs = []
+    try:
+        for train_config in train_configs:
+            train_graph = train_op.build_train_graph(train_config)
+            images, labels_ = synthetic_batch(train_config.model,
+                                              10 * train_config.batch_size)
+            batcher = inputs.Batcher(images, labels_, train_config.batch_size,
+                                   seed=0)
+            session = tf1.Session(
+                graph=train_graph.graph,
+                config=compute.session_config(train_config))
+            runs.append((session, train_graph))
+            with train_graph.graph.as_default():
+                session.run(tf1.global_variables_initializer())
+            train_graph.inputs.start(session, batcher, 0)
+        seconds = [[] for _ in runs]
+        for step in range(warmup + steps):
+            for times, (session, train_graph) in zip(seconds, runs):
+                started = time.perf_counter()
+                # The feed path's batch assembly is part of its step.
+                session.run(train_graph.train_op,
+                            train_graph.inputs.feed_dict(step))
+                times.append(time.perf_counter() - started)
+    finally:
+        for session, _ in runs:
+            session.close()
+    return [_timing(label, train_config.batch_size, times[warmup:],
+                    training_flops(train_config.model,
+                                   train_config.batch_size))
+            for label, train_config, times in zip(labels, train_configs,
+                                                  seconds)]
+
+
 def time_training(train_config, steps=STEPS, warmup=WARMUP,
                   label='project'):
-    """Steady-state seconds per training step of `train_config`'s train op
-    (the same graph train.py runs, through its input path), on batches of
-    a synthetic training set of ten batches."""
+    """`time_trainings` of one config."""
+    return time_trainings([train_config], [label], steps, warmup)[0]
+
+
+def profile_training(train_config, steps=3, warmup=3):
+    """step_profile.Profile of `steps` traced training steps of
+    `train_config`'s train op after `warmup` untraced ones, and the median
+    seconds of as many untraced steps (run alternately with the traced
+    ones)."""
     train_graph = train_op.build_train_graph(train_config)
     images, labels = synthetic_batch(train_config.model,
                                      10 * train_config.batch_size)
@@ -115,17 +163,27 @@ def time_training(train_config, steps=STEPS, warmup=WARMUP,
                      config=compute.session_config(train_config)) as session:
         session.run(tf1.global_variables_initializer())
         train_graph.inputs.start(session, batcher, 0)
-        seconds = []
-        for step in range(warmup + steps):
-            started = time.perf_counter()
-            # The feed path's batch assembly is part of its step.
+        step = 0
+        for step in range(warmup):
             session.run(train_graph.train_op,
                         train_graph.inputs.feed_dict(step))
-            seconds.append(time.perf_counter() - started)
-        seconds = seconds[warmup:]
-    return _timing(label, train_config.batch_size, seconds,
-                   training_flops(train_config.model,
-                                  train_config.batch_size))
+        traced, untraced = [], []
+        for index in range(steps):
+            step = warmup + 2 * index
+            profile = step_profile.profile_steps(
+                session, train_graph.train_op,
+                [train_graph.inputs.feed_dict(step)])
+            traced.append(profile)
+            untraced.extend(_run_steps(session, train_graph.train_op,
+                                       train_graph.inputs.feed_dict(step + 1),
+                                       1, 0))
+    op_seconds = collections.Counter()
+    for profile in traced:
+        for key, value in profile.op_seconds.items():
+            op_seconds[key] += value / len(traced)
+    return (step_profile.Profile(dict(op_seconds), statistics.median(
+        profile.wall_seconds for profile in traced), len(traced)),
+        statistics.median(untraced))
 
 
 # Evaluation's convolutions (--inference_convolutions): fast_conv.py's
@@ -196,12 +254,13 @@ LayerTiming = collections.namedtuple('LayerTiming', [
     'name', 'input_shape', 'kernel_shape', 'stride', 'formulation',
     'forward', 'dense_forward', 'winograd_forward',
     'stock_input_gradient', 'fast_input_gradient',
-    'stock_filter_gradient', 'fast_filter_gradient'])
+    'stock_filter_gradient', 'fast_filter_gradient',
+    'small_map_input_gradient', 'small_map_filter_gradient'])
 
 
 # time_layers' candidates, in LayerTiming's order of timings.
 _LAYER_COLUMNS = ('tf', 'dense', 'winograd', 'stock_dx', 'fast_dx',
-                  'stock_dw', 'fast_dw')
+                  'stock_dw', 'fast_dw', 'form_dx', 'form_dw')
 
 
 def _forward_candidates(inputs, kernel, stride, padding):
@@ -224,13 +283,36 @@ def _forward_candidates(inputs, kernel, stride, padding):
     return candidates
 
 
+def _small_map_gradients(inputs, kernel, grad, stride, padding):
+    """form_dx, form_dw: the gradients of the form training computes this
+    conv with (fast_conv.training_formulation: Winograd, or dense tap by
+    tap), if any."""
+    input_size = tuple(inputs.shape[1:3])
+    form = fast_conv.training_formulation(input_size, kernel.shape[:2],
+                                          stride, padding)
+    if form == 'winograd':
+        return dict(
+            form_dx=fast_conv.winograd_input_gradient(grad, kernel,
+                                                      input_size, padding),
+            form_dw=fast_conv.winograd_filter_gradient(inputs, grad,
+                                                       padding))
+    if form == 'dense':
+        return dict(
+            form_dx=fast_conv.tap_input_gradient(
+                grad, kernel, input_size, stride, padding),
+            form_dw=fast_conv.dense_filter_gradient(
+                inputs, grad, kernel.shape[:2], stride, padding))
+    return {}
+
+
 def time_layers(train_config, steps=5, warmup=1, gradients=True):
     """For each conv of the network: seconds of its forward pass (TF's
     Conv2D and each fast_conv.py formulation that applies; `formulation`
     is the one evaluation uses) and, when `gradients`, of TF's and
-    conv_gradients.py's input and filter gradients (training uses
-    conv_gradients' choice), at the training batch size. Timings of one
-    conv alternate between the candidates; None where one does not
+    conv_gradients.py's input and filter gradients, and of the Winograd or
+    tap-by-tap gradients where training computes the conv in that form
+    (fast_conv.training_formulation), at the training batch size. Timings
+    of one conv alternate between the candidates; None where one does not
     apply."""
     model = train_config.model
     batch_size = train_config.batch_size
@@ -270,6 +352,8 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
                         conv_input, kernel_shape, grad, strides, padding),
                     fast_dw=conv_gradients.filter_gradient(
                         conv_input, grad, kernel_shape[:2], stride, pads))
+                candidates.update(_small_map_gradients(
+                    conv_input, kernel, grad, stride, padding))
             # Reduced to a scalar so that fetching does not time a copy.
             fetches = {key: tf.reduce_sum(tensor)
                        for key, tensor in candidates.items()}
@@ -305,9 +389,11 @@ def format_timing(timing, peak):
 def format_layers(rows):
     """One line per conv, ms per batch; '-' where a column does not apply
     (or gradients were not timed). `uses` is evaluation's formulation."""
-    lines = ['%-40s %-14s %-14s %2s %8s %8s %8s %8s %8s %8s %8s %8s' % (
-        'conv (ms per batch)', 'input', 'kernel', 's', 'uses', 'tf',
-        'dense', 'winograd', 'dx tf', 'dx fast', 'dw tf', 'dw fast')]
+    lines = ['%-40s %-14s %-14s %2s %8s' % (
+        'conv (ms per batch)', 'input', 'kernel', 's', 'uses') + ''.join(
+            ' %8s' % column for column in (
+                'tf', 'dense', 'winograd', 'dx tf', 'dx fast', 'dw tf',
+                'dw fast', 'dx form', 'dw form'))]
     for row in rows:
         lines.append('%-40s %-14s %-14s %2d %8s' % (
             row.name, 'x'.join(map(str, row.input_shape)),

@@ -23,6 +23,14 @@ turns it on for the Conv2D ops created inside it, through the TF1 gradient
 override map. The results equal TF's own gradients up to float32 summation
 order (tests/test_conv_gradients.py).
 
+With `small_maps` (the default; `--conv_gradients fast`), the convs of
+fast_conv.py's small-map shape classes get its Winograd and tap-by-tap
+gradients instead, and the 4x4 -> 2x2 stride-2 conv a tap-by-tap input
+gradient. (In training graphs those convs are mostly fast_conv's own
+training forms already, with their own gradients; these serve any Conv2D
+left.) The ops of each gradient are under the name scopes
+`input_gradient` and `filter_gradient`, for `bench --profile`.
+
 Which formulation serves which shape is chosen from measured timings
 (`use_conv_input_gradient`, `use_matmul_filter_gradient`); TF's own kernels
 stay where they are faster (large maps at stride 2) and where the rewrite
@@ -34,9 +42,13 @@ import contextlib
 
 import tensorflow as tf
 
+from resnet_tf1.speed import fast_conv
+
 tf1 = tf.compat.v1
 
 GRADIENT_NAME = 'ResnetTf1FastConv2D'
+# The same without the Winograd and dense forms (`small_maps=False`).
+DIRECT_GRADIENT_NAME = 'ResnetTf1DirectConv2D'
 
 
 def use_conv_input_gradient(input_pixels, kernel_pixels, stride):
@@ -68,6 +80,22 @@ def output_size_and_padding(size, kernel, stride, padding):
     output = -(-size // stride)
     total = max((output - 1) * stride + kernel - size, 0)
     return output, total // 2, total - total // 2
+
+
+def use_small_map_gradient(form, which):
+    """Whether the `form` ('winograd' or 'dense', fast_conv.formulation's
+    choice for the conv) computes the `which` ('input' or 'filter')
+    gradient."""
+    del form, which
+    return True
+
+
+def use_tap_input_gradient(output_size, stride):
+    """Where fast_conv.tap_input_gradient (tap by tap, no padding
+    multiplied) serves a strided conv: outputs of at most 2x2 pixels, the
+    4x4 -> 2x2 stride-2 conv of ResNet-34 (as a dilated conv, its padded
+    zeros are most of the work)."""
+    return stride > 1 and output_size[0] * output_size[1] <= 4
 
 
 def paddings(input_size, kernel_size, stride, padding):
@@ -176,40 +204,104 @@ def _rewrite_applies(op):
             and kernel.shape.is_fully_defined())
 
 
-@tf.RegisterGradient(GRADIENT_NAME)
-def _conv2d_gradient(op, grad):
+def _conv2d_gradient(op, grad, small_maps):
     if not _rewrite_applies(op):
         return [_stock_input_gradient(op, grad),
                 _stock_filter_gradient(op, grad)]
     inputs, kernel = op.inputs
     stride = _attr(op, 'strides')[1]
+    padding = _attr(op, 'padding')
     input_size = (inputs.shape[1], inputs.shape[2])
-    pads = paddings(input_size, kernel.shape[:2], stride, _attr(op, 'padding'))
+    kernel_size = tuple(kernel.shape[:2])
+    pads = paddings(input_size, kernel_size, stride, padding)
     grad.set_shape(op.outputs[0].shape)
     input_pixels = input_size[0] * input_size[1]
+    # The shape classes fast_conv.py computes with fewer multiplications
+    # (float32 only): their gradients have the same forms.
+    form = (fast_conv.formulation(input_size, kernel_size, stride, padding,
+                                  inputs.dtype) if small_maps else 'tf')
     # TF's bfloat16 gradient kernels run at 3-5 GFLOP/s on every shape here
     # (no bf16 arithmetic on this CPU: Eigen fallbacks), its bf16 forward
     # conv and matmul at 80-140: rewrite them all.
     rewrite_all = inputs.dtype == tf.bfloat16
-    if rewrite_all or use_conv_input_gradient(
-            input_pixels, kernel.shape[0] * kernel.shape[1], stride):
-        input_grad = input_gradient(grad, kernel, input_size, stride, pads)
-    else:
-        input_grad = _stock_input_gradient(op, grad)
-    if rewrite_all or use_matmul_filter_gradient(input_pixels, stride):
-        kernel_grad = filter_gradient(inputs, grad, kernel.shape[:2], stride,
-                                      pads)
-    else:
-        kernel_grad = _stock_filter_gradient(op, grad)
+    # Named so that a step's timeline (step_profile.py) tells them apart.
+    with tf.name_scope('input_gradient'):
+        if form == 'winograd' and use_small_map_gradient(form, 'input'):
+            input_grad = fast_conv.winograd_input_gradient(
+                grad, kernel, input_size, padding)
+        elif (form == 'dense' and use_small_map_gradient(form, 'input')
+              or small_maps and inputs.dtype == tf.float32
+              and use_tap_input_gradient(op.outputs[0].shape[1:3],
+                                         stride)):
+            input_grad = fast_conv.tap_input_gradient(
+                grad, kernel, input_size, stride, padding)
+        elif rewrite_all or use_conv_input_gradient(
+                input_pixels, kernel_size[0] * kernel_size[1], stride):
+            input_grad = input_gradient(grad, kernel, input_size, stride,
+                                        pads)
+        else:
+            input_grad = _stock_input_gradient(op, grad)
+    with tf.name_scope('filter_gradient'):
+        if form == 'winograd' and use_small_map_gradient(form, 'filter'):
+            kernel_grad = fast_conv.winograd_filter_gradient(inputs, grad,
+                                                             padding)
+        elif form == 'dense' and use_small_map_gradient(form, 'filter'):
+            kernel_grad = fast_conv.dense_filter_gradient(
+                inputs, grad, kernel_size, stride, padding)
+        elif rewrite_all or use_matmul_filter_gradient(input_pixels, stride):
+            kernel_grad = filter_gradient(inputs, grad, kernel_size, stride,
+                                          pads)
+        else:
+            kernel_grad = _stock_filter_gradient(op, grad)
     return [input_grad, kernel_grad]
 
 
+@tf.RegisterGradient(GRADIENT_NAME)
+def _fast_gradient(op, grad):
+    return _conv2d_gradient(op, grad, small_maps=True)
+
+
+@tf.RegisterGradient(DIRECT_GRADIENT_NAME)
+def _direct_gradient(op, grad):
+    return _conv2d_gradient(op, grad, small_maps=False)
+
+
+def on_gpu(device, gpus=None):
+    """Whether ops placed on `device` (a device string, '' for none) run
+    on a GPU: a GPU device, or no device type on a machine with `gpus` GPUs
+    (default: this machine's), where TensorFlow's placer prefers them."""
+    spec = tf.DeviceSpec.from_string(device or '')
+    if spec.device_type:
+        return spec.device_type.upper() == 'GPU'
+    if gpus is None:
+        gpus = len(tf.config.list_physical_devices('GPU'))
+    return gpus > 0
+
+
+def resolve(mode, device, gpus=None):
+    """config.CONV_GRADIENTS' `mode` for ops placed on `device`: 'auto' is
+    'fast' on a CPU, 'tf' on a GPU (the CPU formulations are written for
+    CPU kernels; cuDNN's gradients have no slow cases to route around)."""
+    if mode != 'auto':
+        return mode
+    return 'tf' if on_gpu(device, gpus) else 'fast'
+
+
+def current_device(graph):
+    """The device the ops built next in `graph` get from the enclosing
+    device scopes and functions ('' for none), read off a probe op."""
+    with graph.as_default():
+        return tf.no_op(name='device_probe').device
+
+
 @contextlib.contextmanager
-def fast_gradients(graph, enabled=True):
+def fast_gradients(graph, enabled=True, small_maps=True):
     """Conv2D ops created inside get this module's gradient (when
-    `enabled`; otherwise TF's own)."""
+    `enabled`; otherwise TF's own), with the Winograd and dense forms on
+    small maps when `small_maps`."""
     if not enabled:
         yield
         return
-    with graph.gradient_override_map({'Conv2D': GRADIENT_NAME}):
+    with graph.gradient_override_map({
+            'Conv2D': GRADIENT_NAME if small_maps else DIRECT_GRADIENT_NAME}):
         yield

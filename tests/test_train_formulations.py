@@ -1,0 +1,243 @@
+"""Training's fewer-multiplication forms (Winograd F(4x4, 3x3), dense) give
+TensorFlow's numbers: forward, both gradients, and seeded training steps."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from resnet_tf1 import compute
+from resnet_tf1.data import inputs
+from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import fast_conv
+from resnet_tf1.training import train_op
+
+from conftest import tiny_train_config
+
+tf1 = tf.compat.v1
+
+# (input size, channels in, channels out, padding, batch): every shape
+# class the forms serve (fast_conv.formulation: 'winograd' on 3x3 and 4x4
+# maps, 'dense' on 2x2 and 1x1), SAME and VALID, batch 1 and odd batches.
+SHAPES = [
+    (4, 8, 16, 'SAME', 3),       # stage 3 of ResNet-34
+    (4, 5, 3, 'SAME', 1),
+    (3, 4, 6, 'SAME', 5),        # one cropped tile
+    (6, 3, 4, 'VALID', 3),       # 4x4 output
+    (5, 2, 3, 'VALID', 1),
+    (2, 16, 16, 'SAME', 3),      # stage 4 of ResNet-34
+    (2, 3, 5, 'SAME', 1),
+    (1, 4, 4, 'SAME', 7),
+]
+
+
+def _arrays(size, c_in, c_out, padding, batch):
+    out, _, _ = conv_gradients.output_size_and_padding(size, 3, 1, padding)
+    rng = np.random.RandomState(size * 100 + c_out + batch)
+    return (rng.normal(size=(batch, size, size, c_in)).astype(np.float32),
+            rng.normal(size=(3, 3, c_in, c_out)).astype(np.float32),
+            rng.normal(size=(batch, out, out, c_out)).astype(np.float32))
+
+
+@pytest.mark.parametrize('size,c_in,c_out,padding,batch', SHAPES)
+def test_gradient_forms_equal_tensorflow_kernels(size, c_in, c_out, padding,
+                                                 batch):
+    x, w, dy = _arrays(size, c_in, c_out, padding, batch)
+    form = fast_conv.formulation((size, size), (3, 3), 1, padding)
+    assert form in ('winograd', 'dense')
+    with tf.Graph().as_default():
+        strides = [1, 1, 1, 1]
+        stock = [tf1.nn.conv2d_backprop_input(x.shape, w, dy, strides,
+                                              padding),
+                 tf1.nn.conv2d_backprop_filter(x, w.shape, dy, strides,
+                                               padding)]
+        if form == 'winograd':
+            forms = [fast_conv.winograd_input_gradient(
+                tf.constant(dy), tf.constant(w), (size, size), padding),
+                fast_conv.winograd_filter_gradient(
+                    tf.constant(x), tf.constant(dy), padding)]
+        else:
+            forms = [fast_conv.dense_input_gradient(
+                tf.constant(dy), tf.constant(w), (size, size), 1, padding),
+                fast_conv.dense_filter_gradient(
+                    tf.constant(x), tf.constant(dy), (3, 3), 1, padding)]
+        with tf1.Session() as session:
+            (stock_dx, stock_dw), (dx, dw) = session.run([stock, forms])
+    assert dx.shape == x.shape and dw.shape == w.shape
+    # Winograd's coefficients (1/24 to 8) cost a few float32 ulps of the
+    # result's range; dense differs by summation order only.
+    for value, expected in ((dx, stock_dx), (dw, stock_dw)):
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(value, expected, rtol=0,
+                                   atol=2e-6 * scale * max(c_in, c_out))
+
+
+def test_dense_filter_gradient_at_stride_two():
+    # The pairs rule is general: 4x4 -> 2x2 at stride 2 (pads 0 and 1).
+    x, w, _ = _arrays(4, 3, 4, 'SAME', 3)
+    dy = np.random.RandomState(0).normal(size=(3, 2, 2, 4)).astype(
+        np.float32)
+    with tf.Graph().as_default():
+        stock = tf1.nn.conv2d_backprop_filter(x, w.shape, dy, [1, 2, 2, 1],
+                                              'SAME')
+        dw = fast_conv.dense_filter_gradient(
+            tf.constant(x), tf.constant(dy), (3, 3), 2, 'SAME')
+        with tf1.Session() as session:
+            stock, dw = session.run([stock, dw])
+    np.testing.assert_allclose(dw, stock, rtol=1e-5, atol=1e-5)
+
+
+# (input size, channels in, channels out, padding, batch) of the training
+# forms: fast_conv.training_formulation's classes.
+TRAINING_SHAPES = [
+    (7, 6, 8, 'SAME', 3),        # stage 2 of ResNet-34: 2x2 tiles
+    (8, 3, 4, 'SAME', 1),
+    (10, 3, 5, 'VALID', 2),      # 8x8 output
+] + SHAPES
+
+
+def _training_conv(form, inputs, kernel, padding):
+    if form == 'winograd':
+        return fast_conv.winograd_training_conv(inputs, kernel, padding)
+    return fast_conv.tap_training_conv(inputs, kernel, 1, padding)
+
+
+@pytest.mark.parametrize('size,c_in,c_out,padding,batch', TRAINING_SHAPES)
+def test_training_forms_equal_tensorflow(size, c_in, c_out, padding, batch):
+    """Forward pass and both gradients (through tf.gradients, as training
+    takes them) of the training forms against TF's Conv2D."""
+    x, w, dy = _arrays(size, c_in, c_out, padding, batch)
+    form = fast_conv.training_formulation((size, size), (3, 3), 1, padding)
+    assert form in ('winograd', 'dense')
+    with tf.Graph().as_default():
+        # The batch is unknown when the graph is built, as in training.
+        images = tf1.placeholder(tf.float32, (None,) + x.shape[1:])
+        kernel = tf.constant(w)
+        results = []
+        for outputs in (tf.nn.conv2d(images, kernel, 1, padding),
+                        _training_conv(form, images, kernel, padding)):
+            results.append([outputs] + tf.gradients(
+                outputs, [images, kernel], grad_ys=tf.constant(dy)))
+        with tf1.Session() as session:
+            expected, values = session.run(results, {images: x})
+    for value, reference in zip(values, expected):
+        assert value.shape == reference.shape
+        scale = np.abs(reference).max()
+        np.testing.assert_allclose(value, reference, rtol=0,
+                                   atol=2e-6 * scale * max(c_in, c_out))
+
+
+def test_training_formulation_by_shape():
+    rule = fast_conv.training_formulation
+    assert rule((2, 2), (3, 3), 1) == 'dense'
+    assert rule((4, 4), (3, 3), 1) == 'winograd'
+    assert rule((7, 7), (3, 3), 1) == 'winograd'
+    # 16 tiles: the transforms would cost as much as the conv.
+    assert rule((14, 14), (3, 3), 1) == 'tf'
+    assert rule((7, 7), (3, 3), 2) == 'tf'
+    assert rule((7, 7), (1, 1), 1) == 'tf'
+    assert rule((4, 4), (3, 3), 1, dtype=tf.bfloat16) == 'tf'
+    assert rule((4, 4), (3, 3), 1, data_format='NCHW') == 'tf'
+    assert rule((None, None), (3, 3), 1) == 'tf'
+
+
+def test_auto_is_tensorflows_kernels_on_gpus():
+    resolve = conv_gradients.resolve
+    assert resolve('auto', '/device:GPU:0') == 'tf'
+    assert resolve('auto', '/job:worker/task:1/device:GPU:1') == 'tf'
+    assert resolve('auto', '/device:CPU:0') == 'fast'
+    # No device given: TensorFlow's placer takes a GPU when there is one.
+    assert resolve('auto', '', gpus=1) == 'tf'
+    assert resolve('auto', '', gpus=0) == 'fast'
+    assert resolve('auto', '/job:worker/task:0', gpus=0) == 'fast'
+    for mode in ('fast', 'direct', 'tf'):
+        assert resolve(mode, '/device:GPU:0') == mode
+
+
+def _network_ops(train_config, device):
+    """Op types and names of the train graph's network built on
+    `device` (only built, never run: this machine may have no GPU)."""
+    graph = tf.Graph()
+    with graph.as_default(), tf1.device(device):
+        images, _ = inputs.placeholders(train_config.model)
+        logits = compute.logits(train_config, images, is_training=True)
+        tf.gradients(tf.reduce_sum(logits), tf1.trainable_variables())
+    return graph.get_operations()
+
+
+@pytest.mark.parametrize('device', ['/device:GPU:0', '/device:CPU:0'])
+def test_auto_places_the_cpu_forms_by_device(device):
+    ops = _network_ops(tiny_train_config(), device)
+    device_type = tf.DeviceSpec.from_string(device).device_type
+    assert all(tf.DeviceSpec.from_string(op.device).device_type ==
+               device_type for op in ops if op.type == 'Conv2D')
+    winograd = [op for op in ops if '/winograd/' in op.name]
+    # conv_gradients' override marks the forward convs it takes over.
+    overridden = [op for op in ops if op.type == 'Conv2D' and
+                  '_gradient_op_type' in op.node_def.attr]
+    stock = {op.type for op in ops} & {'Conv2DBackpropInput',
+                                        'Conv2DBackpropFilter'}
+    if 'GPU' in device:
+        assert not winograd and not overridden
+        assert stock == {'Conv2DBackpropInput', 'Conv2DBackpropFilter'}
+    else:
+        assert winograd and overridden
+
+
+@pytest.mark.parametrize('norm', ['none', 'batch'])
+def test_seeded_steps_equal_tensorflows_kernels(mnist_data, norm):
+    """A few seeded training steps of the tiny ResNet-34 on MNIST, the
+    default path (the forms, on this CPU) against TF's kernels: the same
+    variables, the same losses and weights within float32 tolerance."""
+    runs = {}
+    for kind in ('auto', 'tf'):
+        train_config = tiny_train_config(seed=3, norm=norm,
+                                         conv_gradients=kind)
+        train_graph = train_op.build_train_graph(train_config)
+        batcher = inputs.Batcher(mnist_data.train.images[:64],
+                                 mnist_data.train.labels[:64],
+                                 train_config.batch_size, seed=3)
+        with tf1.Session(graph=train_graph.graph) as session:
+            session.run(tf1.global_variables_initializer())
+            train_graph.inputs.start(session, batcher, 0)
+            losses = [session.run([train_graph.train_op, train_graph.loss],
+                                  train_graph.inputs.feed_dict(step))[1]
+                      for step in range(4)]
+            variables = dict(zip(
+                [variable.op.name for variable in tf1.global_variables()],
+                session.run(tf1.global_variables())))
+        runs[kind] = losses, variables, train_graph.graph.get_operations()
+    (fast_losses, fast_variables, fast_ops), (losses, variables, _) = (
+        runs['auto'], runs['tf'])
+    # The default path really uses the forms on this CPU.
+    assert any('/winograd/' in op.name for op in fast_ops)
+    assert any('/dense/' in op.name for op in fast_ops)
+    assert fast_variables.keys() == variables.keys()
+    # Winograd F(4x4, 3x3) in float32 errs by ~1e-5 of a result's range
+    # where TF's kernels err by ~3e-7 (fast_conv.py): 1e-5 relative is
+    # the tolerance of the losses, not ulps.
+    np.testing.assert_allclose(fast_losses, losses, rtol=3e-5)
+    for name, value in variables.items():
+        np.testing.assert_allclose(fast_variables[name], value, rtol=1e-4,
+                                   atol=2e-5, err_msg=name)
+
+
+def test_override_serves_the_strided_conv_to_two_by_two_tap_by_tap():
+    x, w, _ = _arrays(4, 6, 8, 'SAME', 3)
+    results = []
+    for small_maps in (True, False):
+        graph = tf.Graph()
+        with graph.as_default():
+            images = tf1.placeholder(tf.float32, (None,) + x.shape[1:])
+            kernel = tf.constant(w)
+            with conv_gradients.fast_gradients(graph, small_maps=small_maps):
+                outputs = tf.nn.conv2d(images, kernel, 2, 'SAME')
+            grads = tf.gradients(tf.reduce_sum(outputs * tf.sin(outputs)),
+                                 [images, kernel])
+            types = {op.type for op in graph.get_operations()}
+            with tf1.Session() as session:
+                results.append((session.run(grads, {images: x}), types))
+    (dx, dw), types = results[0]
+    (direct_dx, direct_dw), _ = results[1]
+    assert 'UnsortedSegmentSum' in types
+    np.testing.assert_allclose(dx, direct_dx, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dw, direct_dw, rtol=1e-5, atol=1e-5)
