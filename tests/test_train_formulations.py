@@ -1,9 +1,12 @@
 """Training's fewer-multiplication forms (Winograd F(4x4, 3x3), dense) give
 TensorFlow's numbers: forward, both gradients, and seeded training steps."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_slim as slim
 
 from resnet_tf1 import compute
 from resnet_tf1.data import inputs
@@ -241,3 +244,30 @@ def test_override_serves_the_strided_conv_to_two_by_two_tap_by_tap():
     assert 'UnsortedSegmentSum' in types
     np.testing.assert_allclose(dx, direct_dx, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(dw, direct_dw, rtol=1e-5, atol=1e-5)
+
+
+def test_training_block_installs_its_forms_and_restores_slim_conv2d():
+    """compute.logits nests the blocks: training's forms inside
+    training_formulations alone, the cached inference form inside both,
+    and slim's own conv2d back once outside."""
+    original = slim.conv2d
+    x = np.zeros((2, 4, 4, 3), np.float32)
+    graphs = {}
+    for blocks in (('training',), ('training', 'inference')):
+        graph = tf.Graph()
+        with graph.as_default(), contextlib.ExitStack() as stack:
+            for block in blocks:
+                stack.enter_context(
+                    getattr(fast_conv, block + '_formulations')())
+            assert slim.conv2d is fast_conv.conv2d
+            slim.conv2d(tf.constant(x), 4, 3, scope='conv')
+        graphs[blocks] = graph
+        assert slim.conv2d is original
+    training, both = graphs.values()
+    assert any('/winograd/' in op.name for op in training.get_operations())
+    assert not training.get_collection(fast_conv.CACHED_KERNELS)
+    assert len(both.get_collection(fast_conv.CACHED_KERNELS)) == 1
+    for graph in (training, both):
+        assert sorted(variable.op.name for variable in
+                      graph.get_collection(tf1.GraphKeys.MODEL_VARIABLES)) == [
+                          'conv/biases', 'conv/weights']
