@@ -20,6 +20,11 @@ Commands:
             SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
             from the EMA weights. See resnet_tf1/export.py.
   predict   --export_dir E IMAGE...: top-3 classes of each image file.
+  migrate-check [--format text|json] PATH...: the TF1 API uses in Python
+            files (directories: recursively) that break or change meaning
+            on the installed TensorFlow, `path:line: old -> new (section)`,
+            and a summary; exit 1 when something breaks. See
+            docs/MIGRATION.md and resnet_tf1/migration/checker.py.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags below are shared by every command, so a new command (export,
@@ -30,6 +35,7 @@ defaults (see resnet_tf1/nets.py); bad flags are one line and exit 1.
 
 import dataclasses
 import logging
+import sys
 
 from absl import app
 from absl import flags
@@ -113,6 +119,9 @@ flags.DEFINE_string('export_dir', None,
                     'export: where version <step>/ goes; predict: an '
                     'export (its newest version) or one version directory.')
 flags.DEFINE_boolean('no_ema', False, 'export: the raw weights instead.')
+
+# migrate-check
+flags.DEFINE_string('format', 'text', 'migrate-check: text | json.')
 
 FLAGS = flags.FLAGS
 
@@ -225,6 +234,20 @@ def predict_command(paths):
         print(predict.format_prediction(prediction))
 
 
+def migrate_check_command(paths):
+    from resnet_tf1.migration import checker
+    if FLAGS.format not in ('text', 'json'):
+        raise config.ConfigError('--format must be text or json, got %r' %
+                                 FLAGS.format)
+    if not paths:
+        raise config.ConfigError('migrate-check: give one or more Python '
+                                 'files or directories')
+    report = checker.check(paths)
+    print(report.json() if FLAGS.format == 'json' else report.text())
+    if report.failed:
+        sys.exit(1)
+
+
 # command name -> the function that runs it once the flags are parsed;
 # the commands in TAKES_ARGUMENTS get the remaining arguments.
 COMMANDS = {
@@ -232,8 +255,9 @@ COMMANDS = {
     'bench': bench_command,
     'export': export_command,
     'predict': predict_command,
+    'migrate-check': migrate_check_command,
 }
-TAKES_ARGUMENTS = ('predict',)
+TAKES_ARGUMENTS = ('predict', 'migrate-check')
 
 
 def main(argv):
