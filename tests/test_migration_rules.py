@@ -49,15 +49,19 @@ def outcomes():
     pending = collections.defaultdict(list)
     for index, rule in enumerate(rules.RULES):
         for role, code, env in programs(rule):
+            if env not in IN_PROCESS:
+                pending[env].append(((index, role), code))
+    if not tf_keras_available():
+        pending.pop('legacy_keras', None)
+    children = runner.start_subprocesses(
+        {env: [code for _, code in items] for env, items in pending.items()})
+    for index, rule in enumerate(rules.RULES):
+        for role, code, env in programs(rule):
             if env in IN_PROCESS:
                 results[index, role] = runner.outcome(code, env)
-            else:
-                pending[env].append(((index, role), code))
+    done = runner.collect(children)
     for env, items in pending.items():
-        if env == 'legacy_keras' and not tf_keras_available():
-            continue
-        done = runner.run_in_subprocess([code for _, code in items], env)
-        results.update(zip([key for key, _ in items], done))
+        results.update(zip([key for key, _ in items], done[env]))
     return results
 
 

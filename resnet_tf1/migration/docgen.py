@@ -41,12 +41,17 @@ def _code(text):
     return '`%s`' % text if rules.DOTTED.match(text) else text
 
 
+def _span(text):
+    """A Markdown code span of `text`, which may hold backticks."""
+    return '`` %s ``' % text if '`' in text else '`%s`' % text
+
+
 def row(rule):
     old = '`%s`' % rule.name
     if rule.when:
         old += ' ' + describe_when(rule.when)
     if rule.kind == 'error':
-        happens = '`%s`' % rule.happens
+        happens = _span(rule.happens)
     elif rule.kind == 'silent':
         happens = '**silent**: ' + rule.happens
     else:

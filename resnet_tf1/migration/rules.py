@@ -164,7 +164,8 @@ RULES = (
          note='An InteractiveSession does not leave eager mode: the ops '
               'built after it still run eagerly.'),
     Rule('tf.compat.v1.disable_eager_execution',
-         'an explicit `with tf.Graph().as_default():`', 'general', 'route',
+         'or, same numbers: an explicit `with tf.Graph().as_default():`',
+         'general', 'route',
          'works: the whole process is in graph mode, as TF1 was; the '
          'global default graph, InteractiveSession and Supervisor work',
          old_code='tf1.disable_eager_execution()\n'
@@ -339,8 +340,8 @@ RULES = (
                   'result = tf_slim.conv2d(tf.ones([1, 4, 4, 1]), 2, 3)',
          note='Every member fails the same way, named: `%s`, `%s`, ... '
               '(classes too).' % ('dense', 'Conv2D')),
-    Rule('TF_USE_LEGACY_KERAS=1', 'pip install tf-keras~=2.21.0',
-         'layers', 'route',
+    Rule('TF_USE_LEGACY_KERAS=1', 'with `pip install tf-keras~=2.21.0`; '
+         'or, same numbers: tf-slim layers', 'layers', 'route',
          'works: tf.compat.v1.layers.* are back (Keras 2 layers); '
          'slim.batch_norm still fails',
          old_code='result = tf1.layers.conv2d(tf.ones([1, 4, 4, 1]), 2, 3, '

@@ -5,9 +5,9 @@ installed TensorFlow and reports what each did: ('ok', result) or
 'graph' and 'eager' programs run in this process. 'v1' (eager execution
 disabled for the whole process) and 'legacy_keras' (TF_USE_LEGACY_KERAS=1,
 read when TensorFlow is imported) need a fresh interpreter, so
-`run_in_subprocess` runs all the programs of one environment in one child:
-`python -m resnet_tf1.migration.runner ENV` reads a JSON list of programs on
-stdin and prints a JSON list of outcomes as its last line.
+`start_subprocesses` runs all the programs of one environment in one child:
+`python -m resnet_tf1.migration.runner ENV FILE` reads a JSON list of
+programs from FILE and prints a JSON list of outcomes as its last line.
 """
 
 import json
@@ -65,37 +65,56 @@ def _plain(value, graph):
     return None
 
 
-def run_in_subprocess(programs, env):
-    """Outcomes of `programs`, run one after another in one fresh
-    interpreter set up for `env` ('v1' or 'legacy_keras')."""
-    child_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-    if env == 'legacy_keras':
-        child_env['TF_USE_LEGACY_KERAS'] = '1'
-        extra = os.environ.get(TF_KERAS_DIR_VARIABLE)
-        if extra:
-            child_env['PYTHONPATH'] = os.pathsep.join(
-                filter(None, [extra, child_env.get('PYTHONPATH')]))
-    completed = subprocess.run(
-        [sys.executable, '-m', 'resnet_tf1.migration.runner', env],
-        input=json.dumps(programs), capture_output=True, text=True,
-        cwd=REPO_DIR, env=child_env, check=False)
-    lines = completed.stdout.strip().splitlines()
-    if completed.returncode or not lines:
-        raise RuntimeError('runner %s failed: %s' % (env,
-                                                     completed.stderr[-2000:]))
-    return [tuple(item) for item in json.loads(lines[-1])]
+def start_subprocesses(jobs):
+    """Starts, for {env: programs}, one fresh interpreter per environment
+    ('v1' or 'legacy_keras') that runs its programs one after another;
+    `collect` waits for their outcomes. Started first, they run while this
+    process runs the in-process programs."""
+    children = {}
+    for env, programs in jobs.items():
+        child_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+        if env == 'legacy_keras':
+            child_env['TF_USE_LEGACY_KERAS'] = '1'
+            extra = os.environ.get(TF_KERAS_DIR_VARIABLE)
+            if extra:
+                child_env['PYTHONPATH'] = os.pathsep.join(
+                    filter(None, [extra, child_env.get('PYTHONPATH')]))
+        programs_file = tempfile.NamedTemporaryFile(
+            'w', suffix='.json', delete=False)
+        with programs_file:
+            json.dump(programs, programs_file)
+        children[env] = (programs_file.name, subprocess.Popen(
+            [sys.executable, '-m', 'resnet_tf1.migration.runner', env,
+             programs_file.name],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO_DIR, env=child_env))
+    return children
 
 
-def main(env):
+def collect(children):
+    """{env: outcomes} of the interpreters `start_subprocesses` started."""
+    results = {}
+    for env, (programs_path, child) in children.items():
+        stdout, stderr = child.communicate()
+        os.unlink(programs_path)
+        lines = stdout.strip().splitlines()
+        if child.returncode or not lines:
+            raise RuntimeError('runner %s failed: %s' % (env, stderr[-2000:]))
+        results[env] = [tuple(item) for item in json.loads(lines[-1])]
+    return results
+
+
+def main(env, programs_path):
     import warnings
     warnings.filterwarnings('ignore')
     import tensorflow as tf
     tf.get_logger().setLevel('ERROR')
     if env == 'v1':
         tf.compat.v1.disable_eager_execution()
-    programs = json.loads(sys.stdin.read())
+    with open(programs_path) as stream:
+        programs = json.load(stream)
     print(json.dumps([outcome(code) for code in programs]))
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(*sys.argv[1:])
