@@ -126,6 +126,44 @@ _WITH_DEPENDENCIES = (
 # A 1x3x3x2 input and a 2x2x2x2 kernel, for the conv and pool rules.
 _CONV = ('x = tf.constant(np.arange(18.).reshape(1, 3, 3, 2), tf.float32)\n'
          'w = tf.constant(np.arange(16.).reshape(2, 2, 2, 2), tf.float32)\n')
+# tf.io.encode_png(np.full((2, 2, 1), 7, np.uint8)), as bytes.
+_PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00'
+        b'\x02\x08\x00\x00\x00\x00W\xddR\xf8\x00\x00\x00\x0eIDAT\x08\x99cdg'
+        b'`b`\x00\x00\x005\x00\x0bS\x1aD\xed\x00\x00\x00\x00IEND\xaeB`\x82')
+# One TFRecord with that PNG (label 3), at `path`.
+_TFRECORD = (
+    'import os\n'
+    'path = os.path.join(tempfile.mkdtemp(), "data.tfrecord")\n'
+    'png = %r\n' % _PNG +
+    'feature = {"image/encoded": tf.train.Feature(\n'
+    '    bytes_list=tf.train.BytesList(value=[png])),\n'
+    '           "label": tf.train.Feature(\n'
+    '    int64_list=tf.train.Int64List(value=[3]))}\n'
+    'with tf.io.TFRecordWriter(path) as writer:\n'
+    '    writer.write(tf.train.Example(features=tf.train.Features(\n'
+    '        feature=feature)).SerializeToString())\n')
+# A slim DatasetDataProvider over `path`, decoding the items `%s`.
+_SLIM_PROVIDER = (
+    'import tf_slim\n'
+    'decoder = tf_slim.tfexample_decoder.TFExampleDecoder({\n'
+    '    "image/encoded": tf1.FixedLenFeature((), tf.string),\n'
+    '    "image/format": tf1.FixedLenFeature((), tf.string, '
+    'default_value="png"),\n'
+    '    "label": tf1.FixedLenFeature([], tf.int64)}, {%s})\n'
+    'dataset = tf_slim.dataset.Dataset(\n'
+    '    data_sources=path, reader=tf1.TFRecordReader, decoder=decoder,\n'
+    '    num_samples=1, items_to_descriptions={})\n'
+    'provider = tf_slim.dataset_data_provider.DatasetDataProvider(\n'
+    '    dataset, shuffle=False)\n')
+# Runs tensor `%s` once with the queue runners started.
+_RUN_QUEUES = (
+    'with tf1.Session() as session:\n'
+    '    session.run(tf1.local_variables_initializer())\n'
+    '    coordinator = tf1.train.Coordinator()\n'
+    '    threads = tf1.train.start_queue_runners(session, coordinator)\n'
+    '    result = session.run(%s)\n'
+    '    coordinator.request_stop()\n'
+    '    coordinator.join(threads)\n')
 # The fraction of zeros in `result`, to measure dropout.
 _ZEROS = 'result = tf.reduce_mean(tf.cast(tf.equal(result, 0), tf.float32))'
 # Batch norm in training mode on a fixed [2, 2, 2, 2] batch.
@@ -572,6 +610,36 @@ RULES = (
          old_code='import tensorflow.examples.tutorials.mnist',
          new_code='result = tf.keras.datasets.mnist.load_data',
          note='`input_data.read_data_sets` and `next_batch` went with it.'),
+    Rule('tf_slim.tfexample_decoder.Image', 'tf.data: '
+         '`tf.io.parse_single_example` + `tf.io.decode_image`', 'input',
+         'error', "AttributeError: module 'tensorflow.python.ops."
+         "control_flow_ops' has no attribute 'case'",
+         old_code=_TFRECORD + _SLIM_PROVIDER % (
+             "'image': tf_slim.tfexample_decoder.Image(shape=[2, 2, 1], "
+             "channels=1)") + "result = provider.get(['image'])",
+         new_code=_TFRECORD +
+         'def parse(record):\n'
+         '    example = tf.io.parse_single_example(record, {\n'
+         '        "image/encoded": tf.io.FixedLenFeature((), tf.string)})\n'
+         '    return tf.io.decode_image(example["image/encoded"], '
+         'channels=1)\n'
+         'dataset = tf.data.TFRecordDataset(path).map(parse)\n'
+         'result = tf1.data.make_one_shot_iterator(dataset).get_next()',
+         same_code=_TFRECORD + 'result = np.full((2, 2, 1), 7)',
+         note='`slim.dataset_data_provider.DatasetDataProvider` itself '
+              'works (next rule); the Image item, which every slim image '
+              'dataset uses, does not.'),
+    Rule('tf_slim.dataset_data_provider.DatasetDataProvider',
+         'tf_slim.dataset_data_provider.DatasetDataProvider', 'input',
+         'works', 'works with decoder items other than Image (queues: '
+         'start the queue runners)',
+         old_code=_TFRECORD + _SLIM_PROVIDER % (
+             "'label': tf_slim.tfexample_decoder.Tensor('label')") +
+         _RUN_QUEUES % "provider.get(['label'])[0]",
+         new_code=_TFRECORD + _SLIM_PROVIDER % (
+             "'label': tf_slim.tfexample_decoder.Tensor('label')") +
+         _RUN_QUEUES % "provider.get(['label'])[0]",
+         same_code=_TFRECORD + 'result = 3'),
     moved('tf.train.batch', 'input',
           note='Queue runners still work in a graph: start them with '
                '`tf.compat.v1.train.start_queue_runners` (new code), '
@@ -613,9 +681,8 @@ RULES = (
                   'result = tf_slim.learning.train(step, tempfile.mkdtemp(),'
                   ' number_of_steps=2)',
          when='eager', new_env='v1',
-         note='It runs a Supervisor, whose summary thread fails as in '
-              'Supervisor\'s rule; with `save_summaries_secs=0` it '
-              'runs in eager processes too.'),
+         note='It runs a Supervisor, whose threads fail as in '
+              'Supervisor\'s rule.'),
     moved('tf.train.Supervisor', 'loops'),
     moved('tf.train.MonitoredTrainingSession', 'loops',
           new_code=_STEP +
