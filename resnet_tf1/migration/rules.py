@@ -192,8 +192,11 @@ RULES = (
          'general', 'error',
          'RuntimeError: tf.placeholder() is not compatible with eager '
          'execution.',
-         old_code='tf1.InteractiveSession()\n'
-                  'result = tf1.placeholder(tf.float32)',
+         old_code='session = tf1.InteractiveSession()\n'
+                  'try:\n'
+                  '    result = tf1.placeholder(tf.float32)\n'
+                  'finally:\n'
+                  '    session.close()',
          new_code='with tf.Graph().as_default() as graph:\n'
                   '    x = tf1.placeholder(tf.float32)\n'
                   'with tf1.Session(graph=graph) as session:\n'
@@ -478,6 +481,13 @@ RULES = (
          note='`tf.losses` is now Keras 3\'s losses module: the TF1 '
               'functions are gone from it, and `tf.losses.Reduction` is '
               'Keras\'s class, not TF1\'s.'),
+    Rule('tf.losses.Reduction', 'tf.compat.v1.losses.Reduction', 'losses',
+         'error', "AttributeError: type object 'Reduction' has no "
+         "attribute 'MEAN'",
+         old_code='result = tf.losses.Reduction.MEAN',
+         new_code='result = tf.compat.v1.losses.Reduction.MEAN',
+         note="It exists, but it is Keras's Reduction class, with other "
+              "members."),
     Rule('tf.metrics', 'tf.compat.v1.metrics', 'losses', 'error',
          "AttributeError: module 'keras._tf_keras.keras.metrics' has no "
          "attribute 'accuracy'",
