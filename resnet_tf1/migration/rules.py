@@ -362,7 +362,9 @@ RULES = (
               'assign_from_checkpoint_fn'),
     Rule('tf.contrib.deprecated', 'tf.compat.v1.summary.scalar / '
          '.histogram / .image', 'summaries', 'error', NO_CONTRIB,
-         old_code='import tensorflow.contrib.deprecated'),
+         old_code='import tensorflow.contrib.deprecated',
+         new_code="tf1.summary.histogram('weights', [1.0, 2.0])\n"
+                  "result = tf1.summary.merge_all() is not None"),
     Rule('tf.contrib.quantize', 'no TF2 equivalent for graphs; '
          'tensorflow-model-optimization quantizes Keras models',
          'export', 'error', NO_CONTRIB,
@@ -462,6 +464,8 @@ RULES = (
     Rule('tf.contrib.layers.batch_norm', '`resnet_tf1.layers.batch_norm`',
          'batch_norm', 'error', NO_CONTRIB,
          old_code='import tensorflow.contrib.layers',
+         new_code=_BN_INPUT + 'from resnet_tf1 import layers\n'
+                  'result = layers.batch_norm(x, is_training=True)',
          note='It is tf_slim.batch_norm, which fails too (rules above).'),
     Rule('tf.nn.batch_norm_with_global_normalization',
          'tf.nn.batch_norm_with_global_normalization', 'batch_norm',
