@@ -461,6 +461,28 @@ RULES = (
          note="The default path builds Keras 2's BatchNormalization "
               "layer; with tf-keras installed the error names "
               "`tf_keras.legacy_tf_layers` instead."),
+    Rule('rank-2 batch norm', 'reshape `[N, C]` -> `[N, 1, 1, C]`, '
+         '`resnet_tf1.layers.batch_norm`, reshape back', 'batch_norm',
+         'route', 'works: the same numbers as normalizing over the batch '
+         'axis by hand',
+         old_code='from resnet_tf1 import layers\n'
+                  'x = tf.constant(np.arange(12.).reshape(4, 3) ** 2, '
+                  'tf.float32)\n'
+                  'y = layers.batch_norm(tf.reshape(x, [-1, 1, 1, 3]), '
+                  'is_training=True)\n'
+                  'result = tf.reshape(y, [-1, 3])',
+         new_code='x = tf.constant(np.arange(12.).reshape(4, 3) ** 2, '
+                  'tf.float32)\n'
+                  'mean, variance = tf.nn.moments(x, [0])\n'
+                  'result = (x - mean) / tf.sqrt(variance + 0.001)',
+         same_code='from resnet_tf1 import layers\n'
+                   'x = tf.constant(np.arange(12.).reshape(4, 3) ** 2, '
+                   'tf.float32)\n'
+                   'y = layers.batch_norm(tf.reshape(x, [-1, 1, 1, 3]), '
+                   'is_training=True)\n'
+                   'result = tf.reshape(y, [-1, 3])',
+         note='slim.batch_norm on a rank-2 input takes the broken fused '
+              'path; resnet_tf1.layers.batch_norm takes rank 4 only.'),
     Rule('tf.contrib.layers.batch_norm', '`resnet_tf1.layers.batch_norm`',
          'batch_norm', 'error', NO_CONTRIB,
          old_code='import tensorflow.contrib.layers',
