@@ -391,6 +391,34 @@ def weights_problem(session, graph):
     return None
 
 
+DIVERGED_SUFFIX = '.diverged'
+
+
+def set_aside(model_dir, step):
+    """Renames the files of checkpoint `step`, if there is one, with the
+    suffix `.diverged` (nothing is deleted), and lists only the others in
+    the state file: its weights gave a diverged loss, so resuming must not
+    start from it. Returns whether there was one."""
+    prefix = '%s-%d.' % (CHECKPOINT_BASENAME, step)
+    names = [name for name in _listdir(model_dir)
+             if name.startswith(prefix) and not name.endswith(
+                 DIVERGED_SUFFIX)]
+    for name in names:
+        path = os.path.join(model_dir, name)
+        os.replace(path, path + DIVERGED_SUFFIX)
+    remaining = [path for _, path in _complete_checkpoints(model_dir)]
+    state = _state(model_dir)
+    if names and remaining and state:
+        kept = [os.path.join(model_dir, os.path.basename(path))
+                for path in state.all_model_checkpoint_paths]
+        # Base names: relative paths, as the Saver writes them.
+        tf1.train.update_checkpoint_state(
+            model_dir, os.path.basename(remaining[-1]),
+            [os.path.basename(path) for path in kept if path in remaining]
+            or [os.path.basename(remaining[-1])])
+    return bool(names)
+
+
 def _continue_rotation(saver, model_dir, keep_every):
     """Hands a new Saver the rotation of the run it resumes: the checkpoints
     the `checkpoint` state file lists, less the milestones (the newest one

@@ -432,7 +432,7 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
         if step == 0 and is_chief:
             _wait_for_workers(session, next_ready, workers, log, name)
         progress = training.Progress(train_config, model_dir, step, log,
-                                     writer, name)
+                                     writer, name, is_chief)
         batch_index, saved_step = step, step
         while step < train_config.steps:
             if step == 0 and not is_chief:

@@ -465,6 +465,8 @@ def test_a_full_disk_is_one_line_naming_the_checkpoint_kept(
 
 def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
         mnist, tmp_path):
+    training.train(tiny_train_config(steps=2, save_every=2), str(tmp_path),
+                   mnist.train, log=quiet)
     with pytest.raises(training.TrainingError) as error:
         training.train(tiny_train_config(steps=40, save_every=1,
                                          learning_rate=10.0),
@@ -477,6 +479,10 @@ def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
         assert np.all(np.isfinite(value)), name
         if 'global_step' not in name:
             assert np.max(np.abs(value)) <= checkpoints.MAX_SANE_WEIGHT, name
+    # A checkpoint whose weights gave the diverged loss is set aside.
+    assert not any(name.endswith('.diverged') and name.startswith(
+        os.path.basename(newest) + '.') for name in os.listdir(tmp_path))
+    assert checkpoints.find_latest(str(tmp_path)) == (newest, None)
     # What the message advises works: the run goes on from there.
     step = checkpoints.checkpoint_step(newest)
     resumed = training.train(tiny_train_config(steps=step + 5,
