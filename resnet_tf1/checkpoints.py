@@ -354,13 +354,20 @@ def save(session, saver, model_dir, step, keep_every=0):
                                                 CHECKPOINT_BASENAME),
                           global_step=step)
     except (tf.errors.OpError, OSError) as error:
+        # TensorFlow's message starts "Graph execution error:" and ends
+        # with the cause (e.g. "No space left on device").
+        lines = [line.strip() for line in str(
+            getattr(error, 'message', None) or getattr(
+                error, 'strerror', None) or error).splitlines()
+            if line.strip()]
+        cause = next((line for line in lines if 'No space left' in line),
+                     lines[-1] if lines else '')
         raise config_lib.ConfigError(
             '--model_dir %s: cannot write the checkpoint of step %d (%s); '
             'the run is in %s' % (
-                model_dir, step, _first_line(getattr(error, 'message',
-                                                     None) or
-                                             error.strerror or error),
-                latest_checkpoint(model_dir) or 'no checkpoint yet')) from None
+                model_dir, step, cause[:200],
+                latest_checkpoint(model_dir) or
+                '(no checkpoint yet)')) from None
     if keep_every and step % keep_every == 0:
         _set_rotation(saver, [rotated for rotated in saver.last_checkpoints
                               if rotated != path])
