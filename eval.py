@@ -6,6 +6,8 @@ prints one line `step=<N> accuracy=<0.xxxx> examples=<M> weights=ema`. The
 network is rebuilt from the training config saved in --model_dir.
 """
 
+import sys
+
 from absl import app
 from absl import flags
 
@@ -44,8 +46,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError('unexpected arguments: %s' % ' '.join(argv[1:]))
+    cli.refuse_arguments(argv)
 
     def run():
         if FLAGS.batch_size < 1:
@@ -56,6 +57,10 @@ def main(argv):
             if FLAGS.checkpoint_path:
                 raise config.ConfigError(
                     '--watch follows --model_dir; drop --checkpoint_path')
+            if not FLAGS.watch_timeout > 0:  # NaN included
+                raise config.ConfigError('--watch_timeout must be a positive '
+                                         'number of seconds, got %s' %
+                                         FLAGS.watch_timeout)
             config.load(FLAGS.model_dir)  # fail now, not after loading data
             split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
             evaluation.watch(FLAGS.model_dir, split, FLAGS.batch_size,
@@ -64,7 +69,8 @@ def main(argv):
                              fast_convolutions=FLAGS.fast_convolutions)
             return
         checkpoint, train_config = evaluation.resolve_checkpoint(
-            FLAGS.model_dir, FLAGS.checkpoint_path)
+            FLAGS.model_dir, FLAGS.checkpoint_path,
+            log=lambda line: sys.stderr.write('note: %s\n' % line))
         split = getattr(data.load_mnist(FLAGS.data_dir), FLAGS.split)
         evaluator = evaluation.Evaluator(train_config, use_ema,
                                          FLAGS.fast_convolutions)
@@ -72,8 +78,10 @@ def main(argv):
             result = evaluator.evaluate(checkpoint, split, FLAGS.batch_size)
         finally:
             evaluator.close()
+        # The result first: a model directory that cannot take the
+        # summary (read-only) still gets it.
+        print(evaluation.format_result(result), flush=True)
         evaluation.write_summary(result, FLAGS.split)
-        print(evaluation.format_result(result))
 
     cli.run(run)
 

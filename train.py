@@ -125,8 +125,7 @@ def _check_step_timeout():
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError('unexpected arguments: %s' % ' '.join(argv[1:]))
+    cli.refuse_arguments(argv)
 
     def log(line):
         print(line, flush=True)

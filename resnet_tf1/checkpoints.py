@@ -4,12 +4,23 @@ Checkpoints are plain `tf.train.Saver` files (`model.ckpt-<step>.index` and
 `.data-*`, listed by the `checkpoint` state file), readable by
 `tf.train.load_checkpoint` and `inspect_checkpoint`. The config file says
 what network they hold, so a directory is never restored into another model.
+
+Nothing written is lost: the newest checkpoint is found from the files
+themselves when the state file does not lead to it (deleted, corrupt,
+naming a deleted checkpoint, or the absolute paths of a moved directory),
+one trainer at a time holds a directory (`exclusive`), and the config is
+rewritten only once a run is accepted (`record_config`).
 """
 
+import contextlib
 import dataclasses
+import errno
+import fcntl
 import os
 import random
+import re
 
+import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import config as config_lib
@@ -17,11 +28,205 @@ from resnet_tf1 import config as config_lib
 tf1 = tf.compat.v1
 
 CHECKPOINT_BASENAME = 'model.ckpt'
+STATE_FILENAME = 'checkpoint'
+LOCK_FILENAME = 'train.lock'
+_INDEX = re.compile(r'^%s-(\d+)\.index$' % re.escape(CHECKPOINT_BASENAME))
+_DATA = re.compile(r'\.data-(\d{5})-of-(\d{5})$')
+# Fields a resumed run may not change: they fix the data order (seed, batch
+# size) or the optimizer's state; changing them would record a run that
+# never happened. The other hyper-parameters may change, and
+# train_config.json keeps a history of the changes (record_config).
+_FIXED_ON_RESUME = ('seed', 'batch_size', 'optimizer')
+
+
+def _complete_checkpoints(model_dir):
+    """[(step, prefix)], oldest first, of the checkpoints whose index and
+    every data shard are present (the Saver renames the data files into
+    place before the index, so an index means the data was complete)."""
+    try:
+        names = set(os.listdir(model_dir))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        match = _INDEX.match(name)
+        if not match:
+            continue
+        prefix = name[:-len('.index')]
+        shards = [_DATA.search(other) for other in names
+                  if other.startswith(prefix + '.data-')]
+        shards = [shard for shard in shards if shard]
+        if shards and len(shards) == int(shards[0].group(2)):
+            found.append((int(match.group(1)),
+                          os.path.join(model_dir, prefix)))
+    return sorted(found)
+
+
+def _readable(prefix):
+    """Whether every tensor of checkpoint `prefix` reads back (a data file
+    that is truncated or overwritten fails here)."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.OpError, ValueError, IndexError):
+        # IndexError: the reader's "Read less bytes than requested".
+        return False
+    return True
+
+
+def _state(model_dir):
+    """The `checkpoint` state file's proto, or None when it is missing or
+    unreadable (TensorFlow returns None for some damage, raises for
+    other)."""
+    try:
+        return tf1.train.get_checkpoint_state(model_dir)
+    except (tf.errors.OpError, ValueError):
+        return None
+
+
+def find_latest(model_dir):
+    """(newest checkpoint prefix in `model_dir` or None, a one-line note
+    or None). The note says why the state file was not followed: then the
+    newest complete and readable checkpoint on disk is used. Raises
+    ConfigError if the directory holds checkpoint files none of which is
+    usable, so that training never starts again from step 0 over them."""
+    complete = _complete_checkpoints(model_dir)
+    state = _state(model_dir)
+    listed = state and os.path.basename(state.model_checkpoint_path)
+    if complete and listed == os.path.basename(complete[-1][1]) and (
+            os.path.dirname(state.model_checkpoint_path) ==
+            os.path.dirname(complete[-1][1])):
+        return complete[-1][1], None
+    state_path = os.path.join(model_dir, STATE_FILENAME)
+    if not complete:
+        # Index and data files; not a save's `.tempstate` files, which a
+        # kill during the first save leaves.
+        stray = sorted(name for name in _listdir(model_dir)
+                       if name.startswith(CHECKPOINT_BASENAME + '-') and
+                       (_INDEX.match(name) or _DATA.search(name)))
+        if stray:
+            raise config_lib.ConfigError(
+                '--model_dir %s holds checkpoint files (%s) but no complete '
+                'checkpoint; move them away or use another --model_dir' %
+                (model_dir, ', '.join(stray[:3])))
+        return None, None
+    if state is None:
+        reason = '%s is missing or unreadable' % state_path
+    elif os.path.dirname(state.model_checkpoint_path) != os.path.dirname(
+            complete[-1][1]) and listed == os.path.basename(
+                complete[-1][1]):
+        reason = '%s lists %s (the directory was moved?)' % (
+            state_path, state.model_checkpoint_path)
+    elif not os.path.exists(os.path.join(model_dir, listed + '.index')):
+        reason = '%s names %s, which is gone' % (state_path, listed)
+    else:
+        reason = '%s names %s, an older one' % (state_path, listed)
+    for _, prefix in reversed(complete):
+        if _readable(prefix):
+            return prefix, '%s; using %s, the newest complete checkpoint' % (
+                reason, os.path.basename(prefix))
+    raise config_lib.ConfigError(
+        '--model_dir %s: %s and none of its checkpoints (%s) reads back; '
+        'move them away or use another --model_dir' % (
+            model_dir, reason, ', '.join(os.path.basename(prefix)
+                                         for _, prefix in complete[-3:])))
+
+
+def _listdir(directory):
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []
 
 
 def latest_checkpoint(model_dir):
-    """Path prefix of the newest checkpoint in `model_dir`, or None."""
-    return tf1.train.latest_checkpoint(model_dir)
+    """Path prefix of the newest checkpoint in `model_dir`, or None (see
+    `find_latest`)."""
+    return find_latest(model_dir)[0]
+
+
+def checkpoint_prefix(path):
+    """The prefix a checkpoint file name stands for: `model.ckpt-N.index`
+    and `model.ckpt-N.data-00000-of-00001` are `model.ckpt-N`."""
+    if path.endswith('.index'):
+        return path[:-len('.index')]
+    match = re.search(r'\.data-\d{5}-of-\d{5}$', path)
+    return path[:match.start()] if match else path
+
+
+def checkpoint_step(checkpoint):
+    """The global step a checkpoint holds."""
+    try:
+        return int(tf.train.load_checkpoint(checkpoint).get_tensor(
+            'global_step'))
+    except (tf.errors.OpError, ValueError, IndexError) as error:
+        raise _damaged(checkpoint, error) from None
+
+
+def _damaged(checkpoint, error):
+    """The one-line error of a checkpoint whose data does not read back."""
+    return config_lib.ConfigError(
+        '%s: cannot read its data file (%s); it is missing or damaged: '
+        'delete this checkpoint (its .index and .data files) to use an '
+        'older one' % (checkpoint, _first_line(
+            getattr(error, 'message', None) or error)))
+
+
+def _first_line(error):
+    return ' '.join(str(error).strip().splitlines()[:1])[:200]
+
+
+@contextlib.contextmanager
+def exclusive(model_dir):
+    """Creates `model_dir` if needed and holds it for one trainer: a second
+    one is refused in one line.
+
+    An advisory `fcntl.flock` on `model_dir/train.lock`: the kernel drops it
+    when the process ends however it ends (kill -9 included), so a stale
+    lock never blocks, with no PID file whose process might be gone or its
+    number reused. The file itself stays (removing it would race with a
+    trainer that has just opened it). A directory this call created is
+    removed again if the run fails before writing anything else there.
+    """
+    created = not os.path.isdir(model_dir)
+    try:
+        os.makedirs(model_dir, exist_ok=True)
+    except OSError as error:
+        raise config_lib.ConfigError('--model_dir %s: cannot create it (%s)'
+                                     % (model_dir, error.strerror)) from None
+    if not os.access(model_dir, os.W_OK | os.X_OK):
+        raise config_lib.ConfigError('--model_dir %s: not writable' %
+                                     model_dir)
+    path = os.path.join(model_dir, LOCK_FILENAME)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise config_lib.ConfigError('%s: cannot open it (%s)' % (
+            path, error.strerror)) from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        holder = os.read(descriptor, 64).decode(errors='replace').strip()
+        os.close(descriptor)
+        if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise config_lib.ConfigError('%s: cannot lock it (%s)' % (
+                path, error.strerror)) from None
+        raise config_lib.ConfigError(
+            '--model_dir %s: another trainer%s is using it (%s is locked); '
+            'wait for it to end or use another --model_dir' % (
+                model_dir, ' (pid %s)' % holder if holder else '', path))
+    try:
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, b'%d\n' % os.getpid())
+        yield
+    except BaseException:
+        if created and _listdir(model_dir) == [LOCK_FILENAME]:
+            os.remove(path)
+            os.rmdir(model_dir)
+        raise
+    finally:
+        os.close(descriptor)
 
 
 def _model_mismatch(saved, wanted):
@@ -33,23 +238,23 @@ def _model_mismatch(saved, wanted):
         if getattr(saved, field.name) != getattr(wanted, field.name))
 
 
-def prepare_model_dir(model_dir, train_config):
-    """Makes `model_dir` ready for training with `train_config` and returns
-    the config to train with (its seed resolved).
+def prepare_model_dir(model_dir, train_config, log=None):
+    """Checks that `model_dir` (held by `exclusive`) may be trained with
+    `train_config` and returns the config to train with (its seed
+    resolved). Writes nothing: `record_config` does, once the run is
+    accepted.
 
-    A directory that already holds checkpoints must hold the same network:
+    A directory that already holds checkpoints must hold the same network,
+    and the run must go on with its seed, batch size and optimizer:
     anything else is refused, never partially restored. Resuming without a
     seed keeps the seed the run started with, so the data order continues.
+    A --steps below the step reached is refused. `log` gets a line when
+    the newest checkpoint is found from the files, not the state file.
     """
-    try:
-        os.makedirs(model_dir, exist_ok=True)
-    except OSError as error:
-        raise config_lib.ConfigError('--model_dir %s: cannot create it (%s)'
-                                     % (model_dir, error.strerror)) from None
-    if not os.access(model_dir, os.W_OK | os.X_OK):
-        raise config_lib.ConfigError('--model_dir %s: not writable' %
-                                     model_dir)
-    if latest_checkpoint(model_dir):
+    checkpoint, note = find_latest(model_dir)
+    if note and log:
+        log(note)
+    if checkpoint:
         saved = config_lib.load(model_dir)
         mismatch = _model_mismatch(saved.model, train_config.model)
         if mismatch:
@@ -58,41 +263,167 @@ def prepare_model_dir(model_dir, train_config):
                 (model_dir, mismatch))
         if train_config.seed is None:
             train_config = dataclasses.replace(train_config, seed=saved.seed)
+        for field in _FIXED_ON_RESUME:
+            if getattr(train_config, field) != getattr(saved, field):
+                raise config_lib.ConfigError(
+                    '--%s %s: the run in %s was trained with --%s %s; resume '
+                    'it with that, or start another --model_dir' % (
+                        field, getattr(train_config, field), model_dir,
+                        field, getattr(saved, field)))
+        step = checkpoint_step(checkpoint)
+        if train_config.steps < step:
+            raise config_lib.ConfigError(
+                '--steps %d: the run in %s is already at step %d (%s); give '
+                '--steps %d or more to go on' % (
+                    train_config.steps, model_dir, step,
+                    os.path.basename(checkpoint), step))
     if train_config.seed is None:
         train_config = dataclasses.replace(
             train_config, seed=random.SystemRandom().randrange(2 ** 31))
-    config_lib.save(train_config, model_dir)
     return train_config
 
 
-def restore_or_initialize(session, saver, model_dir, keep_every=0):
-    """Restores the newest checkpoint of `model_dir` or initializes every
-    variable; returns the global step. `keep_every` as for `save`."""
-    checkpoint = latest_checkpoint(model_dir)
+def record_config(model_dir, train_config, step):
+    """Writes `train_config` as the directory's config once its run is
+    accepted (restored or initialized at `step`). A resumed run that
+    changed hyper-parameters appends {"step", "changed": {field: [before,
+    after]}} to the file's "history", so the file says what each part of
+    the run used."""
+    history = []
+    if step:
+        saved = config_lib.load(model_dir)
+        history = config_lib.load_history(model_dir)
+        before, after = (dataclasses.asdict(saved),
+                         dataclasses.asdict(train_config))
+        changed = {field: [before[field], after[field]]
+                   for field in sorted(after)
+                   if field != 'model' and before[field] != after[field]}
+        if changed:
+            history.append({'step': step, 'changed': changed})
+    try:
+        config_lib.save(train_config, model_dir, history)
+    except OSError as error:
+        raise config_lib.ConfigError('--model_dir %s: cannot write %s (%s)' % (
+            model_dir, config_lib.CONFIG_FILENAME,
+            error.strerror or error)) from None
+
+
+def restore_or_initialize(session, saver, model_dir, keep_every=0,
+                          checkpoint=None):
+    """Restores `checkpoint` (default: the newest of `model_dir`) or, when
+    there is none, initializes every variable; returns the global step.
+    `keep_every` as for `save`."""
+    checkpoint = checkpoint or latest_checkpoint(model_dir)
     if checkpoint:
         check_variables(checkpoint, {
             variable.op.name: variable
             for variable in session.graph.get_collection(
                 tf1.GraphKeys.GLOBAL_VARIABLES)},
             'the variables of the network being trained')
-        saver.restore(session, checkpoint)
+        restore(session, saver, checkpoint)
         _continue_rotation(saver, model_dir, keep_every)
     else:
         session.run(tf1.global_variables_initializer())
     return int(session.run(tf1.train.get_global_step(session.graph)))
 
 
+def restore(session, saver, checkpoint):
+    """`saver.restore`, with a damaged checkpoint (a data file missing,
+    truncated or overwritten) reported as one line about the files, not
+    as Saver's guess about renamed variables. Call after check_variables,
+    which has read the index."""
+    try:
+        with session.graph.as_default():
+            saver.restore(session, checkpoint)
+    except tf.errors.OpError as error:
+        cause = error
+        while cause.__cause__ is not None or cause.__context__ is not None:
+            cause = cause.__cause__ or cause.__context__
+        raise _damaged(checkpoint, cause) from None
+
+
 def save(session, saver, model_dir, step, keep_every=0):
     """Saves a checkpoint of `step`. With `keep_every`, one whose step is a
     multiple of it is kept for good: taken out of the Saver's rotation of
     the `max_to_keep` newest (as `keep_checkpoint_every_n_hours` does by
-    time), so the milestones of a long run survive for its curves."""
-    path = saver.save(session, os.path.join(model_dir, CHECKPOINT_BASENAME),
-                      global_step=step)
+    time), so the milestones of a long run survive for its curves. A
+    failed write (a full disk) is one line naming the checkpoint that
+    still holds the run."""
+    try:
+        path = saver.save(session, os.path.join(model_dir,
+                                                CHECKPOINT_BASENAME),
+                          global_step=step)
+    except (tf.errors.OpError, OSError) as error:
+        # TensorFlow's message starts "Graph execution error:" and ends
+        # with the cause (e.g. "No space left on device").
+        lines = [line.strip() for line in str(
+            getattr(error, 'message', None) or getattr(
+                error, 'strerror', None) or error).splitlines()
+            if line.strip()]
+        cause = next((line for line in lines if 'No space left' in line),
+                     lines[-1] if lines else '')
+        raise config_lib.ConfigError(
+            '--model_dir %s: cannot write the checkpoint of step %d (%s); '
+            'the run is in %s' % (
+                model_dir, step, cause[:200],
+                latest_checkpoint(model_dir) or
+                '(no checkpoint yet)')) from None
     if keep_every and step % keep_every == 0:
         _set_rotation(saver, [rotated for rotated in saver.last_checkpoints
                               if rotated != path])
     return path
+
+
+# A checkpoint is saved only if its weights are sane: all finite and none
+# above this magnitude. He-initialized weights start below ~1 and this
+# project's MNIST runs keep them below ~10 (README, "Resuming and faults"),
+# while a diverging run's grow by orders of magnitude per step (--learning_rate
+# 10 reached 4.8e9 before the loss turned NaN): a checkpoint past the bound
+# would only diverge again when resumed.
+MAX_SANE_WEIGHT = 1e4
+
+
+def weights_problem(session, graph):
+    """None if the trainable variables of `graph` are sane (see
+    MAX_SANE_WEIGHT), else what is wrong with them, in a few words."""
+    variables = graph.get_collection(tf1.GraphKeys.TRAINABLE_VARIABLES)
+    largest, name = 0.0, None
+    for variable, value in zip(variables, session.run(variables)):
+        if not np.all(np.isfinite(value)):
+            return '%s is not finite' % variable.op.name
+        if value.size and np.max(np.abs(value)) > largest:
+            largest, name = float(np.max(np.abs(value))), variable.op.name
+    if largest > MAX_SANE_WEIGHT:
+        return '%s reaches %.3g' % (name, largest)
+    return None
+
+
+DIVERGED_SUFFIX = '.diverged'
+
+
+def set_aside(model_dir, step):
+    """Renames the files of checkpoint `step`, if there is one, with the
+    suffix `.diverged` (nothing is deleted), and lists only the others in
+    the state file: its weights gave a diverged loss, so resuming must not
+    start from it. Returns whether there was one."""
+    prefix = '%s-%d.' % (CHECKPOINT_BASENAME, step)
+    names = [name for name in _listdir(model_dir)
+             if name.startswith(prefix) and not name.endswith(
+                 DIVERGED_SUFFIX)]
+    for name in names:
+        path = os.path.join(model_dir, name)
+        os.replace(path, path + DIVERGED_SUFFIX)
+    remaining = [path for _, path in _complete_checkpoints(model_dir)]
+    state = _state(model_dir)
+    if names and remaining and state:
+        kept = [os.path.join(model_dir, os.path.basename(path))
+                for path in state.all_model_checkpoint_paths]
+        # Base names: relative paths, as the Saver writes them.
+        tf1.train.update_checkpoint_state(
+            model_dir, os.path.basename(remaining[-1]),
+            [os.path.basename(path) for path in kept if path in remaining]
+            or [os.path.basename(remaining[-1])])
+    return bool(names)
 
 
 def _continue_rotation(saver, model_dir, keep_every):
@@ -101,12 +432,17 @@ def _continue_rotation(saver, model_dir, keep_every):
     is still listed when the run stopped right after it). A Saver starts
     with an empty list, so without this a resumed run would never delete
     the checkpoints written before it."""
-    state = tf1.train.get_checkpoint_state(model_dir)
-    if state:
-        _set_rotation(saver, [
-            path for path in state.all_model_checkpoint_paths
-            if not (keep_every and
-                    int(path.rsplit('-', 1)[1]) % keep_every == 0)])
+    state = _state(model_dir)
+    # By base name: a moved directory's state file holds old absolute
+    # paths. Without a usable state file, every complete checkpoint on
+    # disk is in the rotation.
+    paths = ([os.path.join(model_dir, os.path.basename(path))
+              for path in state.all_model_checkpoint_paths] if state else
+             [prefix for _, prefix in _complete_checkpoints(model_dir)])
+    _set_rotation(saver, [
+        path for path in paths
+        if not (keep_every and
+                int(path.rsplit('-', 1)[1]) % keep_every == 0)])
 
 
 def _set_rotation(saver, paths):

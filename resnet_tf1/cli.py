@@ -4,7 +4,9 @@ and turning the project's errors into one line and a non-zero exit.
 The CLIs stay thin: flags -> a validated config -> one library call.
 """
 
+import errno
 import os
+import re
 import sys
 import warnings
 
@@ -30,12 +32,39 @@ USER_ERRORS = (config_lib.ConfigError, data.DataError,
 
 
 def run(main_fn):
-    """Calls main_fn(); a user error exits 1 with its one-line message."""
+    """Calls main_fn(); a user error exits 1 with its one-line message, and
+    so do what the machine refuses (memory, disk space) and Ctrl-C (130)
+    outside the training loop, which handles its own (training.StopSignals).
+    """
     try:
         return main_fn()
     except USER_ERRORS as error:
-        sys.stderr.write('error: %s\n' % error)
-        sys.exit(1)
+        _fail('%s' % error)
+    except KeyboardInterrupt:
+        _fail('interrupted (Ctrl-C)', 130)
+    except (MemoryError, training.tf.errors.ResourceExhaustedError) as error:
+        # TensorFlow's message is pages of graph trace around one line.
+        detail = re.search(r'OOM when allocating tensor with shape\[[^\]]*\]',
+                           str(error))
+        _fail('out of memory%s; use a smaller --base_depth or --batch_size' %
+              (' (%s)' % detail.group(0) if detail else ''))
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        _fail('%s: no space left on the device' % error.filename)
+
+
+def _fail(message, status=1):
+    sys.stderr.write('error: %s\n' % ' '.join(message.split()))
+    sys.exit(status)
+
+
+def refuse_arguments(argv):
+    """absl hands a script's positional arguments to main(); these scripts
+    take none: one line, not absl's usage text."""
+    if len(argv) > 1:
+        _fail('unexpected argument %s (flags are --name=value; see --help)'
+              % ' '.join(argv[1:]))
 
 
 def parse_flags(argv):

@@ -10,6 +10,7 @@ again.
 import dataclasses
 import json
 import os
+import typing
 from typing import Optional
 
 from resnet_tf1 import nets
@@ -223,20 +224,60 @@ class TrainConfig:
         """Parses `text` (read from `source`, named in errors)."""
         try:
             fields = json.loads(text)
+            fields.pop(HISTORY_KEY, None)
             model = ModelConfig(**fields.pop('model'))
-            return cls(model=model, **fields)
+            train_config = cls(model=model, **fields)
+            problem = _type_problem(model) or _type_problem(train_config)
+            if problem:
+                raise TypeError(problem)
+            return train_config
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise ConfigError('%s: not a valid training config (%s)' %
                               (source, error)) from None
 
 
-def save(train_config, model_dir):
-    """Writes the config beside the checkpoints, atomically."""
+def _type_problem(instance):
+    """Names the first field of a config dataclass whose value is not of
+    its declared type (JSON's ints pass as floats), or None."""
+    for field in dataclasses.fields(instance):
+        value = getattr(instance, field.name)
+        allowed = typing.get_args(field.type) or (field.type,)
+        if float in allowed:
+            allowed += (int,)
+        if (not isinstance(value, allowed) or
+                (isinstance(value, bool) and bool not in allowed)):
+            return '%s is %r, not %s' % (field.name, value, ' or '.join(
+                kind.__name__ for kind in allowed))
+    return None
+
+
+# train_config.json's list of the changes resumed runs made (see
+# checkpoints.record_config); not a TrainConfig field.
+HISTORY_KEY = 'history'
+
+
+def save(train_config, model_dir, history=()):
+    """Writes the config beside the checkpoints, atomically, with the
+    `history` of its resumptions if any."""
     path = os.path.join(model_dir, CONFIG_FILENAME)
     temporary = path + '.tmp'
+    fields = dataclasses.asdict(train_config)
+    if history:
+        fields[HISTORY_KEY] = list(history)
     with open(temporary, 'w') as stream:
-        stream.write(train_config.to_json() + '\n')
+        stream.write(json.dumps(fields, indent=2, sort_keys=True) + '\n')
     os.replace(temporary, path)
+
+
+def load_history(model_dir):
+    """The history list of `model_dir`'s config (empty if none)."""
+    path = os.path.join(model_dir, CONFIG_FILENAME)
+    try:
+        with open(path) as stream:
+            history = json.load(stream).get(HISTORY_KEY, [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return history if isinstance(history, list) else []
 
 
 def load(model_dir):
@@ -248,4 +289,11 @@ def load(model_dir):
     except OSError as error:
         raise ConfigError('%s: cannot read the training config (%s)' %
                           (path, error.strerror or error)) from None
-    return TrainConfig.from_json(text, source=path).resolved()
+    train_config = TrainConfig.from_json(text, source=path)
+    try:
+        return train_config.resolved()
+    except (TypeError, AttributeError) as error:
+        # A value of the wrong type ("batch_size": "8"): the checks compare
+        # it and fail before they can name it.
+        raise ConfigError('%s: not a valid training config (a value has the '
+                          'wrong type: %s)' % (path, error)) from None

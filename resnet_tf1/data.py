@@ -24,6 +24,7 @@ import hashlib
 import http.client
 import operator
 import os
+import stat
 import tempfile
 import urllib.error
 import urllib.request
@@ -89,6 +90,11 @@ class DataError(Exception):
         super().__init__(' '.join(str(message).splitlines()))
 
 
+class _ValidationSizeError(DataError, ValueError):
+    """A training file with no more images than the validation split takes:
+    a DataError for the CLIs' one line, a ValueError as before for code."""
+
+
 # --------------------------------------------------------------------------
 # Reading IDX files
 
@@ -147,6 +153,9 @@ def _read_file_content(path):
     """Returns the IDX bytes of `path`, decompressed if it is gzip."""
     name = os.fsdecode(path)
     try:
+        # A FIFO or device would block open() or read() forever.
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            raise DataError(f'{name}: not a regular file')
         with open(path, 'rb') as stream:
             raw = stream.read()
     except FileNotFoundError:
@@ -309,8 +318,10 @@ def load_mnist(data_dir, download=True, validation_size=DEFAULT_VALIDATION_SIZE)
     train_images, train_labels = _read_pair(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
     test_images, test_labels = _read_pair(paths[TEST_IMAGES], paths[TEST_LABELS])
     if validation_size > len(train_images):
-        raise ValueError(f'validation_size must be between 0 and {len(train_images)} '
-                         f'(the number of training images), got {validation_size}')
+        raise _ValidationSizeError(
+            f'{paths[TRAIN_IMAGES]}: {len(train_images)} images; the validation split takes '
+            f'{validation_size} (validation_size must be between 0 and {len(train_images)}, '
+            f'the number of training images)')
     return MnistData(
         train=Split(train_images[validation_size:], train_labels[validation_size:]),
         validation=Split(train_images[:validation_size], train_labels[:validation_size]),

@@ -23,6 +23,9 @@ What TF1's recipe leaves to its users is done here:
 
 * Lockstep. The workers start with no spare token (`SyncReplicasHook`), so
   while all are up each global step holds exactly one gradient per worker.
+  A start barrier (`_wait_for_workers`) holds the chief until every worker
+  is up, and step 1 (each process's graph set-up) has no short deadline,
+  so a slow start on a busy machine does not break the lockstep.
 * Ending, and dead peers. A worker leaves when the global step reaches
   --steps, but a worker that has pushed a gradient for a round the others
   will never join waits for its token forever (the well-known hang at the
@@ -39,15 +42,17 @@ What TF1's recipe leaves to its users is done here:
 A killed worker restarted with the same command rejoins: its session
 waits for the chief's variables, the sync hook sets its local step to the
 global one, and it goes on with fresh batches (tests/test_distributed.py).
-A restarted chief restores the newest checkpoint (the chief's session
-creator does), as in one process; that path is not exercised by the tests.
+A restarted chief restores the newest checkpoint (`ChiefSessionCreator`),
+as in one process; so does the chief when a parameter server dies and comes
+back (MonitoredSession makes a new session, and the variables the server
+lost come from the newest checkpoint). tests/test_distributed.py kills each
+kind of task.
 """
 
 import collections
 import dataclasses
 import json
 import threading
-import time
 
 import tensorflow as tf
 
@@ -61,6 +66,9 @@ tf1 = tf.compat.v1
 
 JOBS = ('ps', 'worker')
 TF_CONFIG = 'TF_CONFIG'
+# Seconds a worker waits for the first global step (see train_worker), as
+# long as a non-chief worker waits for the chief's session.
+FIRST_STEP_TIMEOUT = 30 * 60
 
 ClusterTask = collections.namedtuple('ClusterTask', ['cluster', 'job_name',
                                                      'task_index'])
@@ -194,7 +202,8 @@ class WorkerSessionCreator(tf1.train.SessionCreator):
     tf1.train.WorkerSessionCreator checks every 30 s, making every worker start
     up to 30 s late)."""
 
-    def __init__(self, scaffold, master, config, max_wait_secs=30 * 60):
+    def __init__(self, scaffold, master, config,
+                 max_wait_secs=FIRST_STEP_TIMEOUT):
         self._scaffold = scaffold
         self._master = master
         self._config = config
@@ -210,6 +219,46 @@ class WorkerSessionCreator(tf1.train.SessionCreator):
             graph=tf1.get_default_graph(), recovery_wait_secs=1)
         return manager.wait_for_session(self._master, config=self._config,
                                         max_wait_secs=self._max_wait_secs)
+
+
+class ChiefSessionCreator(tf1.train.SessionCreator):
+    """The chief's session: restores the newest checkpoint of `model_dir`
+    as found at each creation (checkpoints.find_latest), or initializes.
+
+    MonitoredSession creates the session again when a parameter server died
+    and came back (its variables are gone): then the newest checkpoint is
+    the one to restore, not the one there was at start-up, which TF's
+    ChiefSessionCreator would keep restoring.
+    """
+
+    def __init__(self, scaffold, master, config, model_dir, log):
+        self._scaffold = scaffold
+        self._master = master
+        self._config = config
+        self._model_dir = model_dir
+        self._log = log
+        self._created = 0
+
+    def create_session(self):
+        self._scaffold.finalize()
+        checkpoint = checkpoints.latest_checkpoint(self._model_dir)
+        if self._created:
+            self._log('worker 0: the session broke (a parameter server '
+                      'restarted?); starting again from %s' % (
+                          checkpoint or 'step 0'))
+        self._created += 1
+        manager = tf1.train.SessionManager(
+            local_init_op=self._scaffold.local_init_op,
+            local_init_feed_dict=self._scaffold.local_init_feed_dict,
+            ready_op=self._scaffold.ready_op,
+            ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
+            graph=tf1.get_default_graph())
+        return manager.prepare_session(
+            self._master, saver=self._scaffold.saver,
+            checkpoint_filename_with_path=checkpoint, config=self._config,
+            init_op=self._scaffold.init_op,
+            init_feed_dict=self._scaffold.init_feed_dict,
+            init_fn=self._scaffold.init_fn)
 
 
 def num_workers(task):
@@ -240,6 +289,32 @@ def _done_queues(task):
                                         shared_name='done_queue_%d' % index,
                                         name='done_queue_%d' % index))
     return queues
+
+
+# Capacity of the start queue: tokens left by restarted workers must never
+# block an enqueue.
+_START_QUEUE_CAPACITY = 1 << 16
+
+
+def _start_queue(task):
+    """The queue, on parameter server 0 and shared by name, on which each
+    non-chief worker says it is ready for step 1 (see `_wait_for_workers`)."""
+    with tf1.device('/job:ps/task:0'):
+        return tf1.FIFOQueue(_START_QUEUE_CAPACITY, tf.int32, shapes=[],
+                             shared_name='start_queue', name='start_queue')
+
+
+def _wait_for_workers(session, dequeue, workers, log, name):
+    """The start barrier: the chief takes no step before every other
+    worker has said it is ready (whatever their start-up took), so no
+    step deadline runs out on a worker still starting and the first rounds
+    hold one gradient per worker."""
+    waiting = set(range(1, workers))
+    if waiting:
+        log('%s: waiting for workers %s to start' % (
+            name, ', '.join(map(str, sorted(waiting)))))
+    while waiting:
+        waiting.discard(int(session.run(dequeue)))
 
 
 def run_parameter_server(task, train_config, log=print):
@@ -276,11 +351,24 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
     Returns training.TrainResult(final global step, [(global step, loss)] of
     this worker's steps).
     """
+    if task.task_index == 0:
+        # The chief writes the model directory: one at a time.
+        with checkpoints.exclusive(model_dir):
+            return _train_worker(train_config, model_dir, train_split, task,
+                                 step_timeout, log)
+    return _train_worker(train_config, model_dir, train_split, task,
+                         step_timeout, log)
+
+
+def _train_worker(train_config, model_dir, train_split, task, step_timeout,
+                  log):
     is_chief = task.task_index == 0
     workers = num_workers(task)
     train_config = dataclasses.replace(train_config, num_workers=workers)
+    training.check_devices(train_config.model)
     if is_chief:
-        train_config = checkpoints.prepare_model_dir(model_dir, train_config)
+        train_config = checkpoints.prepare_model_dir(model_dir, train_config,
+                                                     log)
     elif train_config.seed is None:
         # Only the data order depends on it (the chief initializes).
         train_config = dataclasses.replace(train_config, seed=0)
@@ -306,6 +394,9 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
     with train_graph.graph.as_default():
         done = [queue.enqueue(task.task_index)
                 for queue in _done_queues(task)]
+        start_queue = _start_queue(task)
+        ready, next_ready = (start_queue.enqueue(task.task_index),
+                             start_queue.dequeue())
     hook = SyncReplicasHook(train_graph.optimizer, is_chief)
     scaffold = tf1.train.Scaffold(saver=train_graph.saver)
     if is_chief:
@@ -315,38 +406,51 @@ def train_worker(train_config, model_dir, train_split, task, step_timeout=60.0,
                 variable.op.name: variable for variable in
                 train_graph.graph.get_collection('variables')},
                 'the variables of the network being trained')
-        creator = tf1.train.ChiefSessionCreator(
-            scaffold, master=server.target, config=session_config,
-            checkpoint_dir=model_dir)
+        creator = ChiefSessionCreator(scaffold, server.target,
+                                      session_config, model_dir, log)
     else:
         creator = WorkerSessionCreator(scaffold, server.target,
                                         session_config)
 
     def save(step_context):
         # The raw session: a save is not a training step, hooks stay out.
-        checkpoints.save(step_context.session, train_graph.saver, model_dir,
-                         step, train_config.keep_checkpoint_every)
+        training.save_if_sane(step_context.session, train_graph,
+                              train_config, model_dir, step, name)
 
     name = 'worker %d' % task.task_index
     run_options = tf1.RunOptions(timeout_in_ms=int(step_timeout * 1000))
+    # Step 1 is every worker's first run, which also sets its graph up
+    # (seconds on a busy machine): past the start barrier every worker is
+    # up, so it gets the long deadline a session's start gets, and the
+    # first rounds hold one gradient per worker however slow the set-up.
+    first_run_options = tf1.RunOptions(
+        timeout_in_ms=int(max(step_timeout, FIRST_STEP_TIMEOUT) * 1000))
     writer = (summaries.ScalarWriter(model_dir, train_graph.graph)
               if is_chief else None)
     # MonitoredSession builds its hooks' ops in the default graph.
     with train_graph.graph.as_default(), tf1.train.MonitoredSession(
             session_creator=creator, hooks=[hook]) as session:
         step = int(session.run(train_graph.global_step))
+        if is_chief:
+            checkpoints.record_config(model_dir, train_config, step)
         log('%s: starting at step %d' % (name, step))
         train_graph.inputs.start(session, batcher, step)
+        if step == 0 and is_chief:
+            _wait_for_workers(session, next_ready, workers, log, name)
         progress = training.Progress(train_config, model_dir, step, log,
-                                     writer, name)
+                                     writer, name, is_chief)
         batch_index, saved_step = step, step
         while step < train_config.steps:
+            if step == 0 and not is_chief:
+                # Before every attempt at step 1: a chief restarted before
+                # its first checkpoint waits for this worker again.
+                session.run(ready)
             try:
                 _, *values = session.run(
                     [train_graph.train_op] +
                     progress.fetches(train_graph),
                     feed_dict=train_graph.inputs.feed_dict(batch_index),
-                    options=run_options)
+                    options=first_run_options if step == 0 else run_options)
             except tf.errors.DeadlineExceededError:
                 values = None
                 log('%s: no global step within %gs (a peer is late or '

@@ -8,8 +8,9 @@ checkpoints, never from repeated flags. The step comes from the restored
 
 import collections
 import os
+import sys
+import time
 
-import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import checkpoints
@@ -52,6 +53,7 @@ class Evaluator:
     same either way."""
 
     def __init__(self, train_config, use_ema=True, fast_convolutions=True):
+        training.check_devices(train_config.model)
         self.train_config = train_config
         self.use_ema = use_ema
         self.graph = tf.Graph()
@@ -82,9 +84,9 @@ class Evaluator:
         checkpoints.check_variables(
             checkpoint, self.var_list, 'the %s that %s describes' % (
                 self.train_config.model.name, config_lib.CONFIG_FILENAME))
-        # Saver.restore takes its eager path unless the graph is the default.
-        with self.graph.as_default():
-            self.saver.restore(self.session, checkpoint)
+        # Saver.restore takes its eager path unless the graph is the
+        # default (checkpoints.restore makes it so).
+        checkpoints.restore(self.session, self.saver, checkpoint)
         self.session.run(self.refresh_kernels)
         step = int(self.session.run(self.global_step))
         correct = 0
@@ -97,14 +99,17 @@ class Evaluator:
                           'ema' if self.use_ema else 'raw', checkpoint)
 
 
-def resolve_checkpoint(model_dir=None, checkpoint_path=None):
+def resolve_checkpoint(model_dir=None, checkpoint_path=None, log=None):
     """The checkpoint to evaluate and the config of its run.
 
-    `checkpoint_path` (a prefix such as model_dir/model.ckpt-300) wins over
-    `model_dir`'s newest checkpoint; the config is read from the directory
-    that holds the checkpoint.
+    `checkpoint_path` (a prefix such as model_dir/model.ckpt-300, or one of
+    its files) wins over `model_dir`'s newest checkpoint; the config is
+    read from the directory that holds the checkpoint. `log` gets a line
+    when the newest checkpoint is found from the files, not the state file
+    (checkpoints.find_latest).
     """
     if checkpoint_path:
+        checkpoint_path = checkpoints.checkpoint_prefix(checkpoint_path)
         if not tf1.train.checkpoint_exists(checkpoint_path):
             raise config_lib.ConfigError(
                 '--checkpoint_path %s: no such checkpoint' % checkpoint_path)
@@ -113,21 +118,52 @@ def resolve_checkpoint(model_dir=None, checkpoint_path=None):
     if not os.path.isdir(model_dir):
         raise config_lib.ConfigError('--model_dir %s: no such directory' %
                                      model_dir)
-    checkpoint = checkpoints.latest_checkpoint(model_dir)
+    checkpoint, note = checkpoints.find_latest(model_dir)
     if not checkpoint:
         raise config_lib.ConfigError('--model_dir %s: holds no checkpoint' %
                                      model_dir)
+    if note and log:
+        log(note)
     return checkpoint, config_lib.load(model_dir)
 
 
-def write_summary(result, split_name, checkpoint_dir=None):
+def _warn(line):
+    sys.stderr.write('warning: %s\n' % line)
+
+
+def write_summary(result, split_name, checkpoint_dir=None, warn=_warn):
     """Appends `result`'s accuracy at its step to TensorBoard's
-    <checkpoint dir>/eval_<split>[_raw]."""
+    <checkpoint dir>/eval_<split>[_raw]. A directory that cannot be
+    written (a read-only model directory) is one `warn` line: the result
+    stands without its summary."""
     directory = summaries.eval_dir(
         checkpoint_dir or os.path.dirname(result.checkpoint) or '.',
         split_name, result.weights == 'ema')
-    with summaries.ScalarWriter(directory) as writer:
-        writer.write(result.step, {'accuracy': result.accuracy})
+    try:
+        with summaries.ScalarWriter(directory) as writer:
+            writer.write(result.step, {'accuracy': result.accuracy})
+    except (OSError, tf.errors.OpError) as error:
+        warn('%s: cannot write the TensorBoard summary (%s)' % (
+            directory, ' '.join(str(getattr(error, 'message', None) or
+                                    error).split())[:200]))
+
+
+def _new_checkpoints(model_dir, timeout, poll_seconds=1.0):
+    """Yields each newest checkpoint of `model_dir` (found as
+    checkpoints.find_latest finds it, so a directory whose state file is
+    lost is still followed) once, until `timeout` seconds pass without one.
+    """
+    last, waited_since = None, time.time()
+    while True:
+        checkpoint = checkpoints.latest_checkpoint(model_dir)
+        if checkpoint and checkpoint != last:
+            last = checkpoint
+            yield checkpoint
+            waited_since = time.time()
+        elif timeout is not None and time.time() - waited_since > timeout:
+            return
+        else:
+            time.sleep(poll_seconds)
 
 
 def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
@@ -139,11 +175,10 @@ def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
     evaluator = Evaluator(train_config, use_ema, fast_convolutions)
     result = None
     try:
-        for checkpoint in tf1.train.checkpoints_iterator(model_dir,
-                                                          timeout=timeout):
+        for checkpoint in _new_checkpoints(model_dir, timeout):
             result = evaluator.evaluate(checkpoint, split, batch_size)
-            write_summary(result, split_name, model_dir)
             report(format_result(result))
+            write_summary(result, split_name, model_dir)
             # The config is re-read: a resumed run may have raised --steps.
             if result.step >= config_lib.load(model_dir).steps:
                 break

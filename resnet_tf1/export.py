@@ -78,7 +78,7 @@ def export(checkpoint, train_config, export_dir, use_ema=True):
                 train_config.model.name, config_lib.CONFIG_FILENAME))
         saver = tf1.train.Saver(var_list)
         with tf1.Session(graph=graph) as session:
-            saver.restore(session, checkpoint)
+            checkpoints.restore(session, saver, checkpoint)
             step = int(session.run(global_step))
             version_dir = os.path.join(export_dir, str(step))
             if os.path.exists(version_dir):

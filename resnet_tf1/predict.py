@@ -17,6 +17,30 @@ from resnet_tf1 import config as config_lib
 Prediction = collections.namedtuple('Prediction', ['path', 'top'])
 
 
+def _decode_grey(encoded):
+    """[height, width, 1] uint8, or None if `encoded` is no image.
+
+    TensorFlow converts PNG and most JPEGs to grey itself, but refuses one
+    channel for GIF and BMP, and for CMYK JPEGs: those are decoded in their
+    own channels (grey, grey + alpha, RGB or RGBA) and made grey here, with
+    the luma weights of tf.image.rgb_to_grayscale. Alpha is dropped.
+    """
+    try:
+        return tf.io.decode_image(encoded, channels=1,
+                                  expand_animations=False)
+    except (tf.errors.InvalidArgumentError, ValueError):
+        pass
+    try:
+        image = tf.io.decode_image(encoded, channels=0,
+                                   expand_animations=False)
+    except (tf.errors.InvalidArgumentError, ValueError):
+        return None
+    if image.shape[-1] in (1, 2):
+        return image[..., :1]
+    grey = tf.image.rgb_to_grayscale(tf.cast(image[..., :3], tf.float32))
+    return tf.cast(tf.round(grey), tf.uint8)
+
+
 def load_image(path, size=28):
     """[size, size, 1] float32 in [0, 1], MNIST-like."""
     try:
@@ -25,12 +49,10 @@ def load_image(path, size=28):
     except OSError as error:
         raise config_lib.ConfigError('%s: cannot read it (%s)' % (
             path, error.strerror or error)) from None
-    try:
-        image = tf.io.decode_image(encoded, channels=1,
-                                   expand_animations=False)
-    except (tf.errors.InvalidArgumentError, ValueError):
+    image = _decode_grey(encoded)
+    if image is None:
         raise config_lib.ConfigError(
-            '%s: not a PNG, JPEG, GIF or BMP image' % path) from None
+            '%s: not a PNG, JPEG, GIF or BMP image' % path)
     image = tf.image.resize(tf.cast(image, tf.float32) / 255.0,
                             [size, size], method='area').numpy()
     # The border tells the background: MNIST's is black.

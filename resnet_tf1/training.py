@@ -10,10 +10,10 @@ step depending on thread timing, and two runs with one seed drift apart.
 import collections
 import contextlib
 import math
-import os
+import signal
+import threading
 import time
 
-import numpy as np
 import tensorflow as tf
 
 from resnet_tf1 import checkpoints
@@ -139,8 +139,17 @@ def network_logits(train_config, images, is_training, weight_decay=0.0):
             graph, train_config.conv_gradients == 'fast'), \
             precision.compute_precision(train_config.precision), \
             _xla(train_config.xla):
-        logits, _ = nets.build(model, inputs, is_training=is_training,
-                               weight_decay=weight_decay)
+        try:
+            logits, _ = nets.build(model, inputs, is_training=is_training,
+                                   weight_decay=weight_decay)
+        except ValueError as error:
+            if isinstance(error, config_lib.ConfigError):
+                raise
+            # Flags valid one by one but not together (AlexNet's pools on
+            # the ImageNet stem's small maps): the builder names the layer.
+            raise config_lib.ConfigError('cannot build %s with these flags: '
+                                         '%s' % (model.name, ' '.join(
+                                             str(error).split()))) from None
     return tf.cast(logits, tf.float32)
 
 
@@ -229,7 +238,9 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
                     grads_and_vars, global_step=global_step)
             with tf.control_dependencies([gradient_step]):
                 train_op = ema.apply(tf1.trainable_variables())
-        saver = tf1.train.Saver(max_to_keep=5)
+        # Relative paths in the `checkpoint` state file: a moved directory
+        # still finds its checkpoints.
+        saver = tf1.train.Saver(max_to_keep=5, save_relative_paths=True)
     return TrainGraph(graph, inputs, images, labels, logits, cross_entropy,
                       loss, learning_rate, accuracy, global_step, train_op,
                       saver, optimizer, grads_and_vars)
@@ -240,18 +251,46 @@ def _format_duration(seconds):
     return '%dh%02dm%02ds' % (seconds // 3600, seconds // 60 % 60, seconds % 60)
 
 
+# A cross-entropy this many times that of guessing among the classes
+# (ln(num_classes)) means the weights are diverging: no healthy step is
+# that much worse than chance, and a diverging run's grows without bound
+# within a few steps. Training stops there, before saving such weights.
+DIVERGED_CROSS_ENTROPY = 10.0
+
+
+def diverged_error(train_config, model_dir, step, what, name=None,
+                   set_aside=False):
+    """The TrainingError of a run that diverged at `step`: which checkpoint
+    still holds it and what to change. With `set_aside`, the loss of `step`
+    is that of the weights after step - 1, whose checkpoint, if saved, is
+    set aside (checkpoints.set_aside): it would diverge again at once."""
+    if set_aside:
+        checkpoints.set_aside(model_dir, step - 1)
+    newest = checkpoints.latest_checkpoint(model_dir)
+    return TrainingError(
+        '%s at step %d%s; stopping: the newest sane checkpoint is %s; resume '
+        'from it with a lower --learning_rate (this run: %g)' % (
+            what, step, ' on ' + name if name else '',
+            newest or '(none yet) in %s' % model_dir,
+            train_config.learning_rate))
+
+
 class Progress:
     """What a training loop reports after each step: refuses a loss that is
-    no longer finite, keeps the losses, and at log steps writes a log line
-    (prefixed with `name`, e.g. a cluster worker's) and, given a writer, the
-    TensorBoard scalars."""
+    no longer finite or a cross-entropy that has blown up (see
+    DIVERGED_CROSS_ENTROPY), keeps the losses, and at log steps writes a log
+    line (prefixed with `name`, e.g. a cluster worker's) and, given a
+    writer, the TensorBoard scalars."""
 
     def __init__(self, train_config, model_dir, first_step, log, writer=None,
-                 name=None):
+                 name=None, keeps_checkpoints=True):
         self._config = train_config
         self._model_dir = model_dir
         self._log = log
         self._writer = writer
+        self._name = name
+        # Whether this loop saves the checkpoints (a cluster's chief does).
+        self._keeps_checkpoints = keeps_checkpoints
         self._prefix = name + ': ' if name else ''
         self._started, self._started_step = time.time(), first_step
         self.losses = []
@@ -264,10 +303,17 @@ class Progress:
 
     def report(self, step, loss, cross_entropy, learning_rate, accuracy):
         if not math.isfinite(loss):
-            raise TrainingError(
-                'loss is %s at step %d%s; stopping, the last checkpoint in '
-                '%s is kept' % (loss, step, self._prefix and ' on ' +
-                                self._prefix[:-2], self._model_dir))
+            raise diverged_error(self._config, self._model_dir, step,
+                                 'loss is %s' % loss, self._name,
+                                 self._keeps_checkpoints)
+        bound = DIVERGED_CROSS_ENTROPY * math.log(
+            self._config.model.num_classes)
+        if cross_entropy > bound:
+            raise diverged_error(
+                self._config, self._model_dir, step,
+                'the weights diverge: cross-entropy %.4g, over %g times '
+                'that of guessing' % (cross_entropy, DIVERGED_CROSS_ENTROPY),
+                self._name, self._keeps_checkpoints)
         self.losses.append((step, float(loss)))
         steps = self._config.steps
         if step % self._config.log_every and step < steps:
@@ -287,6 +333,62 @@ class Progress:
                 images_per_second=images_per_second))
 
 
+class StopSignals:
+    """Turns SIGINT (Ctrl-C) and SIGTERM into a request the training loop
+    reads between steps (`requested`), so that it stops after a whole step
+    and can save it; outside the main thread (where handlers cannot be
+    set) nothing is requested."""
+
+    def __init__(self):
+        self.requested = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        del frame
+        self.requested = signal.Signals(signum).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def check_devices(model):
+    """Refuses, before anything is written, a data format this machine
+    cannot run: TensorFlow's CPU kernels take NHWC only."""
+    if model.data_format == 'NCHW' and not tf.config.list_physical_devices(
+            'GPU'):
+        raise config_lib.ConfigError(
+            '--data_format NCHW needs a GPU (TensorFlow\'s CPU convolutions '
+            'take NHWC only); use --data_format NHWC')
+
+
+def check_split(train_config, train_split):
+    if len(train_split.labels) < train_config.batch_size:
+        raise data.DataError(
+            'the training split holds %d images (after the validation '
+            'images), fewer than --batch_size %d' % (
+                len(train_split.labels), train_config.batch_size))
+
+
+def save_if_sane(session, train_graph, train_config, model_dir, step,
+                 name=None):
+    """Saves the checkpoint of `step` unless its weights are not sane
+    (checkpoints.weights_problem): then raises the divergence error, the
+    newest checkpoint still being the last sane one."""
+    problem = checkpoints.weights_problem(session, train_graph.graph)
+    if problem:
+        raise diverged_error(train_config, model_dir, step,
+                             'the weights diverge: %s' % problem, name)
+    checkpoints.save(session, train_graph.saver, model_dir, step,
+                     train_config.keep_checkpoint_every)
+
+
 def train(train_config, model_dir, train_split, log=print):
     """Trains until `train_config.steps` (the total, resuming from the newest
     checkpoint in `model_dir` if there is one), saving every `save_every`
@@ -302,30 +404,57 @@ def train(train_config, model_dir, train_split, log=print):
 
     Returns:
         TrainResult(final step, [(step, loss) for every step run]).
+
+    The directory is held for this run only (checkpoints.exclusive), and
+    its config is rewritten only once the checkpoint restored. SIGINT or
+    SIGTERM stops after the current step, saving it: a TrainingError names
+    the checkpoint. A step whose weights are not sane is never saved.
     """
-    train_config = checkpoints.prepare_model_dir(model_dir, train_config)
+    check_devices(train_config.model)
+    check_split(train_config, train_split)
+    with checkpoints.exclusive(model_dir):
+        train_config = checkpoints.prepare_model_dir(model_dir, train_config,
+                                                     log)
+        return _train(train_config, model_dir, train_split, log)
+
+
+def _train(train_config, model_dir, train_split, log):
     batcher = data.Batcher(train_split.images, train_split.labels,
                            train_config.batch_size, train_config.seed)
     train_graph = build_train_graph(train_config)
     with tf1.Session(graph=train_graph.graph,
                      config=session_config(train_config)) as session, \
-            summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
+            StopSignals() as stop:
         step = checkpoints.restore_or_initialize(
             session, train_graph.saver, model_dir,
             train_config.keep_checkpoint_every)
+        checkpoints.record_config(model_dir, train_config, step)
         if step:
             log('resuming from step %d in %s' % (step, model_dir))
         train_graph.inputs.start(session, batcher, step)
-        progress = Progress(train_config, model_dir, step, log, writer)
-        while step < train_config.steps:
-            _, *values = session.run(
-                [train_graph.train_op] + progress.fetches(train_graph),
-                feed_dict=train_graph.inputs.feed_dict(step))
-            # Counted here, not fetched: a fetched variable read is not
-            # ordered with the train op that increments it.
-            step += 1
-            progress.report(step, *values)
-            if step % train_config.save_every == 0 or step == train_config.steps:
-                checkpoints.save(session, train_graph.saver, model_dir, step,
-                                 train_config.keep_checkpoint_every)
+        with summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
+            progress = Progress(train_config, model_dir, step, log, writer)
+            saved_step = step
+            while step < train_config.steps:
+                if stop.requested:
+                    if step > saved_step:
+                        save_if_sane(session, train_graph, train_config,
+                                     model_dir, step)
+                    raise TrainingError(
+                        '%s: stopped at step %d; the run is in %s' % (
+                            stop.requested, step,
+                            checkpoints.latest_checkpoint(model_dir) or
+                            '(no checkpoint: nothing trained)'))
+                _, *values = session.run(
+                    [train_graph.train_op] + progress.fetches(train_graph),
+                    feed_dict=train_graph.inputs.feed_dict(step))
+                # Counted here, not fetched: a fetched variable read is not
+                # ordered with the train op that increments it.
+                step += 1
+                progress.report(step, *values)
+                if (step % train_config.save_every == 0 or
+                        step == train_config.steps):
+                    save_if_sane(session, train_graph, train_config,
+                                 model_dir, step)
+                    saved_step = step
     return TrainResult(step, progress.losses)

@@ -63,6 +63,9 @@ def test_eval_options(trained_dir):
     for name, args in {
             'validation_raw': ['--split', 'validation', '--no_ema'],
             'step_2': ['--checkpoint_path', trained_dir / 'model.ckpt-2'],
+            # A file of the checkpoint stands for its prefix.
+            'step_2_index': ['--checkpoint_path',
+                             trained_dir / 'model.ckpt-2.index'],
             'watch': ['--watch', '--watch_timeout', 5]}.items():
         process = run('eval.py', '--model_dir', trained_dir,
                       '--data_dir', MNIST_DIR, '--batch_size', 999, *args)
@@ -71,6 +74,7 @@ def test_eval_options(trained_dir):
     assert RESULT_LINE.match(lines['validation_raw'][-1]).group(3, 4) == (
         '5000', 'raw')
     assert RESULT_LINE.match(lines['step_2'][-1]).group(1) == '2'
+    assert lines['step_2_index'][-1] == lines['step_2'][-1]
     # --watch evaluates what is there and stops at the run's final step.
     assert [RESULT_LINE.match(line).group(1)
             for line in lines['watch']] == ['3']
@@ -86,6 +90,10 @@ def test_eval_options(trained_dir):
     (['--ema_decay', '1'], ['--ema_decay must be in [0, 1)']),
     (['--precision', 'fp8'], ['--precision must be one of float32|bf16']),
     (['--model_dir', '/dev/null/model'], ['--model_dir /dev/null/model']),
+    (['--model', 'alexnet', '--stem', 'imagenet'],
+     ['cannot build alexnet with these flags', 'pool2']),
+    (['--base_depth', '100000'], ['out of memory', '--base_depth']),
+    (['stray'], ['unexpected argument stray']),
 ])
 def test_train_bad_flags(flags, fragments):
     process = run('train.py', '--steps', 1, *TINY, *flags)
@@ -144,3 +152,57 @@ def test_checkpoints_open_in_tensorflows_tools(trained_dir):
                  'resnet34/logits/weights/ExponentialMovingAverage'):
         assert re.search(r'^%s \(DT_' % re.escape(name), inspected.stdout,
                          re.M), name
+
+
+def test_train_nchw_on_a_cpu_is_one_line_and_writes_nothing(tmp_path):
+    process = run('train.py', '--steps', 1, '--data_format', 'NCHW',
+                  '--model_dir', tmp_path / 'm', *TINY)
+    assert_one_line_error(process, '--data_format NCHW needs a GPU')
+    assert not (tmp_path / 'm').exists()
+
+
+@pytest.mark.parametrize('train_count', [4000, 5000])
+def test_train_too_few_training_images_is_one_line(tmp_path, train_count):
+    from test_data import write_synthetic_mnist
+    write_synthetic_mnist(tmp_path / 'data', train_count=train_count)
+    process = run('train.py', '--steps', 1, '--model_dir', tmp_path / 'm',
+                  *TINY[:-2], '--data_dir', tmp_path / 'data')
+    assert_one_line_error(process, 'images')
+    assert not (tmp_path / 'm').exists()
+
+
+@pytest.mark.parametrize('args, fragments', [
+    (['--watch', '--watch_timeout', 'nan'], ['--watch_timeout must be']),
+    (['--watch', '--watch_timeout', '-1'], ['--watch_timeout must be']),
+    (['stray'], ['unexpected argument stray']),
+])
+def test_eval_bad_flags(trained_dir, args, fragments):
+    assert_one_line_error(run('eval.py', '--model_dir', trained_dir, *args),
+                          *fragments)
+
+
+def test_eval_prints_its_result_when_the_summary_cannot_be_written(
+        trained_dir, mnist, monkeypatch, capsys):
+    from resnet_tf1 import evaluation
+    from resnet_tf1 import summaries
+
+    def read_only(directory, graph=None):
+        raise tf_errors().PermissionDeniedError(
+            None, None, '%s: Permission denied' % directory)
+
+    checkpoint, train_config = evaluation.resolve_checkpoint(str(trained_dir))
+    evaluator = evaluation.Evaluator(train_config)
+    try:
+        result = evaluator.evaluate(checkpoint, mnist.validation, 5000)
+    finally:
+        evaluator.close()
+    monkeypatch.setattr(summaries, 'ScalarWriter', read_only)
+    warnings = []
+    evaluation.write_summary(result, 'validation', warn=warnings.append)
+    assert len(warnings) == 1 and 'Permission denied' in warnings[0]
+    assert 'eval_validation' in warnings[0]
+
+
+def tf_errors():
+    import tensorflow as tf
+    return tf.errors

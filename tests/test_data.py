@@ -10,8 +10,11 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import shutil
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -164,6 +167,22 @@ def test_missing_file(tmp_path):
 
 def test_directory_instead_of_file(tmp_path):
     assert_data_error(lambda: data.read_idx_images(tmp_path), tmp_path, 'directory')
+
+
+def test_fifo_instead_of_file_is_refused_not_waited_on(tmp_path):
+    # open() on a FIFO with no writer would block forever: in a subprocess
+    # so that a regression fails instead of hanging the suite.
+    write_synthetic_mnist(tmp_path)
+    path = tmp_path / data.TRAIN_LABELS
+    path.unlink()
+    os.mkfifo(path)
+    checked = subprocess.run(
+        [sys.executable, '-c', 'import sys\nfrom resnet_tf1 import data\n'
+         'try:\n    data.load_mnist(sys.argv[1], download=False)\n'
+         'except data.DataError as error:\n    print(error)\n',
+         str(tmp_path)], capture_output=True, text=True, timeout=300,
+        cwd=Path(__file__).resolve().parents[1])
+    assert checked.stdout.strip() == f'{path}: not a regular file', checked
 
 
 def test_label_out_of_range(tmp_path):

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from resnet_tf1 import checkpoints
 from resnet_tf1 import config
 from resnet_tf1 import distributed
 
@@ -132,28 +133,32 @@ def logged_steps(log, worker):
         re.MULTILINE)]
 
 
-def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
+def cluster_tasks(tmp_path, steps, *extra, save_every=100, base_depth=8):
+    """The parameter server, the chief and worker 1 of one cluster on free
+    ports (not started). The parameter server and worker 1 read TF_CONFIG,
+    the chief flags."""
     ps_port, chief_port, worker_port = free_ports(3)
     cluster = {'ps': ['127.0.0.1:%d' % ps_port],
                'worker': ['127.0.0.1:%d' % chief_port,
                           '127.0.0.1:%d' % worker_port]}
-    model_dir = tmp_path / 'model'
-    # Enough steps for the chief, alone, not to finish before worker 1 has
-    # restarted (~10 s here).
-    steps = 300
-    common = ['--base_depth', '8', '--batch_size', '16', '--steps', steps,
-              '--seed', '3', '--optimizer', 'momentum', '--norm', 'batch',
-              '--learning_rate', '0.05', '--log_every', '1',
-              '--save_every', '100', '--step_timeout', '3',
+    # --step_timeout: how long a worker waits for a peer's gradient before
+    # computing another one itself; the peers of these tests are alive
+    # unless killed, so it is long enough that no step of a live one on a
+    # busy machine outlasts it (step 1, with each process's graph set-up,
+    # waits past the start barrier with no such limit; distributed.py).
+    common = ['--base_depth', base_depth, '--batch_size', '16',
+              '--steps', steps, '--seed', '3', '--optimizer', 'momentum',
+              '--norm', 'batch', '--learning_rate', '0.05', '--log_every', '1',
+              '--save_every', save_every, '--step_timeout', '10',
               '--intra_op_threads', '1', '--inter_op_threads', '2',
-              '--data_dir', MNIST_DIR, '--model_dir', model_dir]
+              '--data_dir', MNIST_DIR, '--model_dir', tmp_path / 'model',
+              *extra]
     common = [str(argument) for argument in common]
 
     def tf_config(job_name, index):
         return {'TF_CONFIG': json.dumps({
             'cluster': cluster, 'task': {'type': job_name, 'index': index}})}
 
-    # The parameter server and worker 1 read TF_CONFIG, the chief flags.
     ps = Task('ps', common, tmp_path / 'ps.log', tf_config('ps', 0))
     chief = Task('chief', common + ['--cluster', json.dumps(cluster),
                                     '--job_name', 'worker',
@@ -161,6 +166,22 @@ def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
                  tmp_path / 'chief.log')
     worker = Task('worker 1', common, tmp_path / 'worker1.log',
                   tf_config('worker', 1))
+    return ps, chief, worker
+
+
+def stop_all(tasks):
+    for task in tasks:
+        if task.process and task.process.poll() is None:
+            task.process.kill()
+            task.process.wait()
+
+
+def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
+    model_dir = tmp_path / 'model'
+    # Enough steps for the chief, alone, not to finish before worker 1 has
+    # restarted (~10 s here).
+    steps = 300
+    ps, chief, worker = cluster_tasks(tmp_path, steps)
     tasks = [ps, chief, worker]
     try:
         for task in tasks:
@@ -177,9 +198,7 @@ def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
         for task in tasks:
             task.finish()
     finally:
-        for task in tasks:
-            if task.process and task.process.poll() is None:
-                task.process.kill()
+        stop_all(tasks)
 
     assert 'trained to step %d' % steps in chief.log()
     assert re.search(r'^worker 1: done at step %d' % steps, worker.log(),
@@ -201,3 +220,66 @@ def test_parameter_server_and_two_workers_survive_a_worker_kill(tmp_path):
     result = RESULT_LINE.match(evaluated.stdout.strip().splitlines()[-1])
     assert result and int(result.group(1)) == steps
     assert float(result.group(2)) > 0.5
+
+
+def _newest_step(model_dir):
+    return int(checkpoints.latest_checkpoint(str(model_dir)).rsplit('-', 1)[1])
+
+
+def _assert_finished(tasks, steps, model_dir):
+    ps, chief, worker = tasks
+    for task in tasks:
+        task.finish()
+    assert 'trained to step %d' % steps in chief.log()
+    assert re.search(r'^worker 1: done at step %d' % steps, worker.log(),
+                     re.MULTILINE)
+    assert 'Traceback' not in chief.log() + worker.log() + ps.log()
+    assert _newest_step(model_dir) == steps
+
+
+def test_a_killed_chief_restarted_continues_from_the_newest_checkpoint(
+        tmp_path):
+    steps = 40
+    tasks = cluster_tasks(tmp_path, steps, save_every=10, base_depth=2)
+    ps, chief, worker = tasks
+    model_dir = tmp_path / 'model'
+    try:
+        for task in tasks:
+            task.start()
+        chief.wait_for(r'^worker 0: step 15/')
+        chief.process.send_signal(signal.SIGKILL)
+        chief.process.wait()
+        newest = _newest_step(model_dir)
+        # Its lock went with it: the restarted chief is not refused.
+        chief.start()
+        restarted_at = int(chief.wait_for(
+            r'^worker 0: starting at step (\d+)').group(1))
+        assert restarted_at == newest >= 10
+        _assert_finished(tasks, steps, model_dir)
+    finally:
+        stop_all(tasks)
+
+
+def test_a_parameter_server_restarted_resumes_from_the_newest_checkpoint(
+        tmp_path):
+    steps = 40
+    tasks = cluster_tasks(tmp_path, steps, save_every=10, base_depth=2)
+    ps, chief, worker = tasks
+    model_dir = tmp_path / 'model'
+    try:
+        for task in tasks:
+            task.start()
+        chief.wait_for(r'^worker 0: step 15/')
+        ps.process.send_signal(signal.SIGKILL)
+        ps.process.wait()
+        newest = _newest_step(model_dir)
+        # The variables died with it: the chief restores them from the
+        # newest checkpoint once the parameter server is back.
+        ps.start()
+        restored = chief.wait_for(r'^worker 0: the session broke .*; '
+                                  r'starting again from (\S+)$').group(1)
+        assert restored == str(model_dir / ('model.ckpt-%d' % newest))
+        assert newest >= 10
+        _assert_finished(tasks, steps, model_dir)
+    finally:
+        stop_all(tasks)

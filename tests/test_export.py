@@ -132,6 +132,21 @@ def test_predict_converts_any_image_like_mnist(exported, mnist, tmp_path):
     assert predictions[0].top[0][0] == int(expected['classes'][0])
 
 
+@pytest.mark.parametrize('image_format, mode', [
+    ('GIF', 'L'), ('GIF', 'P'), ('BMP', 'L'), ('BMP', 'RGB'),
+    ('JPEG', 'CMYK'), ('PNG', 'RGBA')])
+def test_predict_reads_gif_bmp_and_cmyk_jpeg(mnist, tmp_path, image_format,
+                                             mode):
+    from PIL import Image
+    digit = np.round(mnist.test.images[0, ..., 0] * 255).astype(np.uint8)
+    path = tmp_path / ('digit.' + image_format.lower())
+    Image.fromarray(digit).convert(mode).save(path, image_format)
+    # JPEG is lossy; the others keep the grey levels.
+    atol = 40 / 255 if image_format == 'JPEG' else 2 / 255
+    np.testing.assert_allclose(predict.load_image(str(path)),
+                               mnist.test.images[0], atol=atol)
+
+
 def test_predict_cli_one_line_for_a_non_image(exported, tmp_path):
     _, export_dir, _ = exported
     not_image = tmp_path / 'notes.txt'
