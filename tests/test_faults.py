@@ -474,9 +474,11 @@ def test_a_full_disk_is_one_line_naming_the_checkpoint_kept(
 
 def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
         mnist_data, tmp_path):
+    loop.train(tiny_train_config(steps=2, save_every=2), str(tmp_path),
+               mnist_data.train, log=quiet)
     with pytest.raises(errors.TrainingError) as error:
         loop.train(tiny_train_config(steps=40, save_every=1,
-                                         learning_rate=10.0),
+                                     learning_rate=10.0),
                    str(tmp_path), mnist_data.train, log=quiet)
     message = str(error.value)
     newest = checkpoints.latest_checkpoint(str(tmp_path))
@@ -486,10 +488,14 @@ def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
         assert np.all(np.isfinite(value)), name
         if 'global_step' not in name:
             assert np.max(np.abs(value)) <= checkpoints.MAX_SANE_WEIGHT, name
+    # A checkpoint whose weights gave the diverged loss is set aside.
+    assert not any(name.endswith('.diverged') and name.startswith(
+        os.path.basename(newest) + '.') for name in os.listdir(tmp_path))
+    assert checkpoints.find_latest(str(tmp_path)) == (newest, None)
     # What the message advises works: the run goes on from there.
     step = checkpoints.checkpoint_step(newest)
     resumed = loop.train(tiny_train_config(steps=step + 5,
-                                               learning_rate=0.01),
+                                           learning_rate=0.01),
                          str(tmp_path), mnist_data.train, log=quiet)
     assert resumed.step == step + 5
     assert all(np.isfinite(loss) for _, loss in resumed.losses)
