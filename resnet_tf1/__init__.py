@@ -10,7 +10,8 @@ Where things are (README.md's "Layout" has the full map):
   evaluation/  accuracy of a checkpoint, export for serving, predict
   scaling/     towers (several devices) and distributed training
   speed/       how a graph is computed faster, and the benchmark
-  tools/       commands over the networks (the per-layer summary)
+  tools/       commands over the networks and runs (summary table, plot)
+  migration/   the TF1 -> TF 2.21 rule table, its runner, migrate-check
 
   config.py, errors.py, checkpoints.py, summaries.py, compute.py: shared by
   the above; cli.py and flags_core.py: what the command lines share.

@@ -27,6 +27,11 @@ Commands:
             eval.py's accuracies against the step, from D's TensorBoard
             event files (default --out: D/curves.png; needs matplotlib).
             See resnet_tf1/tools/plot.py.
+  migrate-check [--format text|json] PATH...: the TF1 API uses in Python
+            files (directories: recursively) that break or change meaning
+            on the installed TensorFlow, `path:line: old -> new (section)`,
+            and a summary; exit 1 when something breaks. See
+            docs/MIGRATION.md and resnet_tf1/migration/checker.py.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags are shared by every command, so a new command adds its entry
@@ -36,6 +41,7 @@ resnet_tf1/nets/registry.py); bad flags are one line and exit 1.
 """
 
 import dataclasses
+import sys
 
 from absl import app
 from absl import flags
@@ -91,6 +97,10 @@ flags.DEFINE_string('export_dir', None,
                     'export (its newest version) or one version directory.')
 flags.DEFINE_string('out', None,
                     'plot: the PNG to write; default: <model_dir>/curves.png.')
+
+# migrate-check
+flags.DEFINE_string('format', 'text', 'migrate-check: text | json.')
+
 # `--help` lists the shared flags this command defined as its own.
 flags.adopt_module_key_flags(flags_core)
 
@@ -226,6 +236,20 @@ def plot_command():
     print('wrote %s' % plot.plot(FLAGS.model_dir, FLAGS.out))
 
 
+def migrate_check_command(paths):
+    from resnet_tf1.migration import checker
+    if FLAGS.format not in ('text', 'json'):
+        raise ConfigError('--format must be text or json, got %r' %
+                          FLAGS.format)
+    if not paths:
+        raise ConfigError('migrate-check: give one or more Python files or '
+                          'directories')
+    report = checker.check(paths)
+    print(report.json() if FLAGS.format == 'json' else report.text())
+    if report.failed:
+        sys.exit(1)
+
+
 # command name -> the function that runs it once the flags are parsed;
 # the commands in TAKES_ARGUMENTS get the remaining arguments.
 COMMANDS = {
@@ -234,8 +258,9 @@ COMMANDS = {
     'export': export_command,
     'predict': predict_command,
     'plot': plot_command,
+    'migrate-check': migrate_check_command,
 }
-TAKES_ARGUMENTS = ('predict',)
+TAKES_ARGUMENTS = ('predict', 'migrate-check')
 
 
 def main(argv):

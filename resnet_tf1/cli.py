@@ -74,7 +74,7 @@ def run(main_fn):
     except errors.UserError as error:
         _fail('%s' % error)
     except KeyboardInterrupt:
-        _fail('interrupted (Ctrl-C); nothing was being trained', 130)
+        _fail('interrupted (Ctrl-C)', 130)
     except (MemoryError, tf.errors.ResourceExhaustedError) as error:
         # TensorFlow's message is pages of graph trace around one line.
         detail = re.search(r'OOM when allocating tensor with shape\[[^\]]*\]',

@@ -367,13 +367,18 @@ def test_a_refused_resume_rewrites_nothing(mnist_data, four_steps, tmp_path,
                                            overrides, message):
     model_dir = _copy(four_steps, tmp_path)
     config_path = model_dir / 'train_config.json'
-    if overrides.pop('edit_config', False):
+    overrides = dict(overrides)
+    edit_config = overrides.pop('edit_config', False)
+    if edit_config:
         # A config that says batch norm over checkpoints without it.
         config_path.write_text(config_path.read_text().replace(
             '"norm": "none"', '"norm": "batch"'))
     before = config_path.read_bytes()
     names = sorted(os.listdir(model_dir))
-    with pytest.raises(errors.ConfigError, match=message):
+    # The flags' conflicts are ConfigErrors, a checkpoint that is not the
+    # network's a CheckpointError: both are one line (errors.UserError).
+    with pytest.raises(errors.CheckpointError if edit_config
+                       else errors.ConfigError, match=message):
         loop.train(tiny_train_config(**{'steps': 6, **overrides}),
                    str(model_dir), mnist_data.train, log=quiet)
     assert config_path.read_bytes() == before
@@ -469,9 +474,11 @@ def test_a_full_disk_is_one_line_naming_the_checkpoint_kept(
 
 def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
         mnist_data, tmp_path):
+    loop.train(tiny_train_config(steps=2, save_every=2), str(tmp_path),
+               mnist_data.train, log=quiet)
     with pytest.raises(errors.TrainingError) as error:
         loop.train(tiny_train_config(steps=40, save_every=1,
-                                         learning_rate=10.0),
+                                     learning_rate=10.0),
                    str(tmp_path), mnist_data.train, log=quiet)
     message = str(error.value)
     newest = checkpoints.latest_checkpoint(str(tmp_path))
@@ -481,10 +488,14 @@ def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
         assert np.all(np.isfinite(value)), name
         if 'global_step' not in name:
             assert np.max(np.abs(value)) <= checkpoints.MAX_SANE_WEIGHT, name
+    # A checkpoint whose weights gave the diverged loss is set aside.
+    assert not any(name.endswith('.diverged') and name.startswith(
+        os.path.basename(newest) + '.') for name in os.listdir(tmp_path))
+    assert checkpoints.find_latest(str(tmp_path)) == (newest, None)
     # What the message advises works: the run goes on from there.
     step = checkpoints.checkpoint_step(newest)
     resumed = loop.train(tiny_train_config(steps=step + 5,
-                                               learning_rate=0.01),
+                                           learning_rate=0.01),
                          str(tmp_path), mnist_data.train, log=quiet)
     assert resumed.step == step + 5
     assert all(np.isfinite(loss) for _, loss in resumed.losses)

@@ -23,6 +23,9 @@ What TF1's recipe leaves to its users is done here:
 
 * Lockstep. The workers start with no spare token (`SyncReplicasHook`), so
   while all are up each global step holds exactly one gradient per worker.
+  A start barrier (`_wait_for_workers`) holds the chief until every worker
+  is up, and step 1 (each process's graph set-up) has no short deadline,
+  so a slow start on a busy machine does not break the lockstep.
 * Ending, and dead peers. A worker leaves when the global step reaches
   --steps, but a worker that has pushed a gradient for a round the others
   will never join waits for its token forever (the well-known hang at the
@@ -39,8 +42,11 @@ What TF1's recipe leaves to its users is done here:
 A killed worker restarted with the same command rejoins: its session
 waits for the chief's variables, the sync hook sets its local step to the
 global one, and it goes on with fresh batches (tests/test_distributed.py).
-A restarted chief restores the newest checkpoint (the chief's session
-creator does), as in one process; that path is not exercised by the tests.
+A restarted chief restores the newest checkpoint (`ChiefSessionCreator`),
+as in one process; so does the chief when a parameter server dies and comes
+back (MonitoredSession makes a new session, and the variables the server
+lost come from the newest checkpoint). tests/test_distributed.py kills each
+kind of task.
 """
 
 import collections
@@ -437,7 +443,7 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
         if step == 0 and is_chief:
             _wait_for_workers(session, next_ready, workers, log, name)
         progress = loop.Progress(train_config, model_dir, step, log,
-                                 writer, name)
+                                 writer, name, is_chief)
         batch_index, saved_step = step, step
         while step < train_config.steps:
             if step == 0 and not is_chief:

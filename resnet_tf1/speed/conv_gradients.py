@@ -3,7 +3,8 @@
 TensorFlow's CPU kernels compute a convolution's forward pass near GEMM
 speed on every map size of the article's ResNet-34, but its input gradient
 (`Conv2DBackpropInput`) collapses on small maps, down to a few GFLOP/s on
-the 2x2 maps of stage 4 (docs/MIGRATION.md, section 5, has the numbers).
+the 2x2 maps of stage 4 (docs/migration/worked-example.md, section 5, has
+the numbers).
 The filter gradient is slower than the forward pass on small maps too.
 
 Both gradients are themselves convolutions or matrix products, so this
@@ -55,9 +56,9 @@ def use_conv_input_gradient(input_pixels, kernel_pixels, stride):
     """Where the rewritten input gradient beats TF's kernel, from per-conv
     timings of ResNet-34 at batch 100 (`python -m resnet_tf1 bench
     --layers` prints them for any network; the numbers behind this rule
-    are in docs/MIGRATION.md, section 5): maps up to 14x14 at stride 1
-    (TF's kernel is faster on the 28x28 stem), up to 7x7 for a strided
-    3x3 conv and 4x4 for a strided 1x1 projection."""
+    are in docs/migration/worked-example.md, section 5): maps up to 14x14
+    at stride 1 (TF's kernel is faster on the 28x28 stem), up to 7x7 for a
+    strided 3x3 conv and 4x4 for a strided 1x1 projection."""
     if stride == 1:
         return input_pixels <= 14 * 14
     return input_pixels <= (7 * 7 if kernel_pixels > 1 else 4 * 4)

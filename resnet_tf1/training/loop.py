@@ -39,9 +39,14 @@ def _format_duration(seconds):
 DIVERGED_CROSS_ENTROPY = 10.0
 
 
-def diverged_error(train_config, model_dir, step, what, name=None):
+def diverged_error(train_config, model_dir, step, what, name=None,
+                   set_aside=False):
     """The TrainingError of a run that diverged at `step`: which checkpoint
-    still holds it and what to change."""
+    still holds it and what to change. With `set_aside`, the loss of `step`
+    is that of the weights after step - 1, whose checkpoint, if saved, is
+    set aside (checkpoints.set_aside): it would diverge again at once."""
+    if set_aside:
+        checkpoints.set_aside(model_dir, step - 1)
     newest = checkpoints.latest_checkpoint(model_dir)
     return TrainingError(
         '%s at step %d%s; stopping: the newest sane checkpoint is %s; resume '
@@ -59,12 +64,14 @@ class Progress:
     writer, the TensorBoard scalars."""
 
     def __init__(self, train_config, model_dir, first_step, log, writer=None,
-                 name=None):
+                 name=None, keeps_checkpoints=True):
         self._config = train_config
         self._model_dir = model_dir
         self._log = log
         self._writer = writer
         self._name = name
+        # Whether this loop saves the checkpoints (a cluster's chief does).
+        self._keeps_checkpoints = keeps_checkpoints
         self._prefix = name + ': ' if name else ''
         self._started, self._started_step = time.time(), first_step
         self.losses = []
@@ -78,7 +85,8 @@ class Progress:
     def report(self, step, loss, cross_entropy, learning_rate, accuracy):
         if not math.isfinite(loss):
             raise diverged_error(self._config, self._model_dir, step,
-                                 'loss is %s' % loss, self._name)
+                                 'loss is %s' % loss, self._name,
+                                 self._keeps_checkpoints)
         bound = DIVERGED_CROSS_ENTROPY * math.log(
             self._config.model.num_classes)
         if cross_entropy > bound:
@@ -86,7 +94,7 @@ class Progress:
                 self._config, self._model_dir, step,
                 'the weights diverge: cross-entropy %.4g, over %g times '
                 'that of guessing' % (cross_entropy, DIVERGED_CROSS_ENTROPY),
-                self._name)
+                self._name, self._keeps_checkpoints)
         self.losses.append((step, float(loss)))
         steps = self._config.steps
         if step % self._config.log_every and step < steps:

@@ -1,0 +1,151 @@
+"""Every migration rule, executed on the installed TensorFlow.
+
+For each rule of resnet_tf1/migration/rules.py: its old spelling does what
+the table (and so docs/MIGRATION.md) says, the exact error or the measured
+silent change; its replacement runs, and gives TF1's numbers where
+`same_code` spells TF1's meaning. The programs run once per module, grouped:
+in this process for 'graph' and 'eager', and one child interpreter per other
+environment ('v1': eager execution disabled; 'legacy_keras': tf-keras with
+TF_USE_LEGACY_KERAS=1, skipped unless `TF_KERAS_DIR` names a
+`pip install --target DIR tf-keras~=2.21.0` or tf_keras is importable).
+"""
+
+import collections
+import importlib.metadata
+import importlib.util
+import os
+import re
+
+import numpy as np
+import pytest
+
+from resnet_tf1.migration import docgen
+from resnet_tf1.migration import rules
+from resnet_tf1.migration import runner
+
+IN_PROCESS = ('graph', 'eager')
+RULE_IDS = ['%s %s' % (rule.name, rule.when or rule.kind)
+            for rule in rules.RULES]
+
+
+def tf_keras_available():
+    return bool(os.environ.get(runner.TF_KERAS_DIR_VARIABLE) or
+                importlib.util.find_spec('tf_keras'))
+
+
+def programs(rule):
+    """(role, code, env) of each program a rule has."""
+    yield 'old', rule.old, rule.env
+    if rule.replacement:
+        yield 'new', rule.replacement, rule.new_env or rule.env
+    if rule.same_code:
+        yield 'same', rule.same_code, rule.env
+
+
+@pytest.fixture(scope='module')
+def outcomes():
+    """(rule index, role) -> outcome, every program run once."""
+    results = {}
+    pending = collections.defaultdict(list)
+    for index, rule in enumerate(rules.RULES):
+        for role, code, env in programs(rule):
+            if env not in IN_PROCESS:
+                pending[env].append(((index, role), code))
+    if not tf_keras_available():
+        pending.pop('legacy_keras', None)
+    children = runner.start_subprocesses(
+        {env: [code for _, code in items] for env, items in pending.items()})
+    for index, rule in enumerate(rules.RULES):
+        for role, code, env in programs(rule):
+            if env in IN_PROCESS:
+                results[index, role] = runner.outcome(code, env)
+    done = runner.collect(children)
+    for env, items in pending.items():
+        results.update(zip([key for key, _ in items], done[env]))
+    return results
+
+
+def get(outcomes, index, role):
+    if (index, role) not in outcomes:
+        pytest.skip('tf-keras not available: set %s to a directory made by '
+                    '`pip install --target DIR tf-keras~=2.21.0`' %
+                    runner.TF_KERAS_DIR_VARIABLE)
+    return outcomes[index, role]
+
+
+def matches(expected, actual):
+    """Whether `actual` is `expected`, '[...]' matching anything."""
+    pattern = '.*'.join(re.escape(part) for part in expected.split('[...]'))
+    return re.fullmatch(pattern, actual, re.DOTALL) is not None
+
+
+def same(a, b):
+    return np.allclose(np.asarray(a, float), np.asarray(b, float),
+                       rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize('index', range(len(rules.RULES)), ids=RULE_IDS)
+def test_old_spelling_does_what_the_rule_says(outcomes, index):
+    rule = rules.RULES[index]
+    status, value = get(outcomes, index, 'old')
+    if rule.kind == 'error':
+        assert status == 'error', 'no longer fails: returned %r' % (value,)
+        assert matches(rule.happens, value), value
+    elif rule.kind == 'silent':
+        assert status == 'ok', value
+        new_status, new_value = get(outcomes, index, 'new')
+        assert new_status == 'ok', new_value
+        assert value is not None and not same(value, new_value), (
+            'old and new spellings now agree: %r' % (value,))
+    else:
+        assert status == 'ok', value
+
+
+@pytest.mark.parametrize('index', range(len(rules.RULES)), ids=RULE_IDS)
+def test_new_spelling_works_with_tf1_numbers(outcomes, index):
+    rule = rules.RULES[index]
+    if not rule.replacement:
+        pytest.skip('no runnable replacement: %s' % rule.new)
+    status, value = get(outcomes, index, 'new')
+    assert status == 'ok', value
+    if rule.same_code:
+        same_status, same_value = get(outcomes, index, 'same')
+        assert same_status == 'ok', same_value
+        assert value is not None and same(value, same_value), (
+            value, same_value)
+
+
+def test_the_silent_changes_measured():
+    """The numbers behind two silent rules' words: dropout's second argument
+    drops 90% instead of keeping 90%; TF1's meaning keeps 90%."""
+    dropout = [rule for rule in rules.RULES
+               if rule.name == 'tf.nn.dropout' and rule.kind == 'silent'][0]
+    assert abs(runner.outcome(dropout.old)[1] - 0.9) < 0.05
+    assert abs(runner.outcome(dropout.replacement)[1] - 0.1) < 0.05
+
+
+def test_rules_are_well_formed():
+    for rule in rules.RULES:
+        assert rule.section in rules.SECTIONS, rule
+        assert rule.kind in rules.KINDS, rule
+        assert {rule.env, rule.new_env or rule.env} <= set(rules.ENVS), rule
+        if rule.when:
+            assert docgen.describe_when(rule.when), rule
+        if rule.kind == 'silent':
+            assert rule.same_code and rule.replacement, rule
+
+
+def test_verified_versions_are_the_installed_ones():
+    for package, version in rules.VERIFIED_ON:
+        if package == 'tf_keras':
+            continue  # not installed in the project's environment
+        distribution = {'tf_slim': 'tf-slim'}.get(package, package)
+        assert importlib.metadata.version(distribution) == version
+
+
+def test_committed_doc_tables_are_generated_from_the_rules():
+    text = docgen.DOC_PATH.read_text()
+    assert docgen.BLOCK.search(text), 'no rules tables in the doc'
+    assert docgen.render(text) == text, (
+        'docs/MIGRATION.md is stale: run '
+        'python -m resnet_tf1.migration.docgen')
