@@ -99,19 +99,24 @@ def _kill_after(model_dir, log_lines, extra_seconds):
     """Starts train.py, kills it with SIGKILL `extra_seconds` after its
     `log_lines`-th step line: with a checkpoint every step (written just
     after the line), the kill lands in a save or in the next step."""
-    process = subprocess.Popen(_train_command(model_dir, 10000),
-                               cwd=REPO_DIR, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
-    seen = 0
-    for line in process.stdout:
-        if line.startswith('step '):
-            seen += 1
-            if seen == log_lines:
-                break
-    time.sleep(extra_seconds)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    return process.returncode
+    with open(model_dir.parent / 'stderr.txt', 'w+') as errors:
+        process = subprocess.Popen(_train_command(model_dir, 10000),
+                                   cwd=REPO_DIR, stdout=subprocess.PIPE,
+                                   stderr=errors, text=True)
+        seen = 0
+        for line in process.stdout:
+            if line.startswith('step '):
+                seen += 1
+                if seen == log_lines:
+                    break
+        time.sleep(extra_seconds)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+        # What train.py printed, for the assertion message of a run that
+        # ended before the kill.
+        errors.seek(0)
+        return process.returncode, errors.read()[-2000:]
 
 
 def test_kill_9_while_saving_keeps_the_previous_checkpoint(tmp_path):
@@ -150,7 +155,8 @@ def test_kill_9_while_saving_keeps_the_previous_checkpoint(tmp_path):
 def test_kill_9_leaves_a_checkpoint_eval_restores(tmp_path, log_lines,
                                                   extra_seconds):
     model_dir = tmp_path / 'run'
-    assert _kill_after(model_dir, log_lines, extra_seconds) == -signal.SIGKILL
+    returncode, errors = _kill_after(model_dir, log_lines, extra_seconds)
+    assert returncode == -signal.SIGKILL, errors
     step = _evaluated_step(model_dir)
     # Step k's line is printed before step k's checkpoint is written, so
     # step k - 1's was complete when the kill came.

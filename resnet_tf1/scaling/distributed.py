@@ -194,8 +194,16 @@ class SyncReplicasHook(tf1.train.SessionRunHook):
             while not self._stopping.is_set():
                 session.run(self._update_op)
         except tf.errors.OpError as error:
-            if not self._stopping.is_set():
+            if self._stopping.is_set():
+                return
+            try:
                 coord.request_stop(error)
+            except tf.errors.OpError:
+                # The coordinator was joined already: MonitoredSession gave
+                # this session up (a parameter server died) and runs the
+                # next one with its own thread. request_stop re-raises the
+                # error then, which would end this thread in a traceback.
+                pass
 
     def end(self, session):
         del session
