@@ -1,10 +1,15 @@
 """The rewritten Conv2D gradients equal TensorFlow's own kernels."""
 
+import ast
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import conv_padding
+
+from conftest import REPO_DIR
 
 tf1 = tf.compat.v1
 
@@ -36,7 +41,7 @@ def _arrays(size, c_in, c_out, kernel, stride, padding, batch=3):
 def _pads(size, kernel, stride, padding):
     if padding == 'VALID':
         return ((0, 0), (0, 0))
-    _, before, after = conv_gradients.output_size_and_padding(
+    _, before, after = conv_padding.output_size_and_padding(
         size, kernel, stride, 'SAME')
     return ((before, after), (before, after))
 
@@ -110,3 +115,24 @@ def test_unsupported_convs_fall_back_to_tensorflows_kernels():
     assert 'Conv2DBackpropInput' in ops
     np.testing.assert_allclose(dx, stock_dx, rtol=1e-6)
     np.testing.assert_allclose(dw, stock_dw, rtol=1e-6)
+
+
+def test_speed_modules_import_each_other_without_a_cycle():
+    # fast_conv's gradients serve conv_gradients, so conv_gradients imports
+    # fast_conv; the padding arithmetic both need lives in conv_padding.
+    speed_dir = REPO_DIR / 'resnet_tf1' / 'speed'
+    imports = {}
+    for path in speed_dir.glob('*.py'):
+        tree = ast.parse(path.read_text())
+        imports[path.stem] = {
+            alias.name for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module == 'resnet_tf1.speed'
+            for alias in node.names}
+    assert imports['conv_padding'] == set()
+    assert 'conv_gradients' not in imports['fast_conv']
+
+    def reaches(start, target, seen=()):
+        return any(name == target or (name not in seen and reaches(
+            name, target, seen + (name,))) for name in imports.get(start, ()))
+    assert not [name for name in imports if reaches(name, name)]

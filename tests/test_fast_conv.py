@@ -13,7 +13,7 @@ from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.nets import registry
 from resnet_tf1.nets import resnet
-from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import conv_padding
 from resnet_tf1.speed import fast_conv
 from resnet_tf1.training import loop
 
@@ -82,10 +82,8 @@ def test_dense_equals_conv2d(height, width, c_in, c_out, kernel, stride,
     def dense(images, weights):
         matrix = fast_conv.dense_kernel(weights, (height, width), stride,
                                         padding)
-        out_h, _, _ = conv_gradients.output_size_and_padding(
-            height, kernel, stride, padding)
-        out_w, _, _ = conv_gradients.output_size_and_padding(
-            width, kernel, stride, padding)
+        out_h, out_w = conv_padding.output_size(
+            (height, width), (kernel, kernel), stride, padding)
         return fast_conv.dense_conv(images, matrix, (out_h, out_w, c_out))
     # The same products, summed in another order.
     _compare(dense, x, w, stride, padding, 1e-6)

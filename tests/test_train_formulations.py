@@ -11,6 +11,7 @@ import tf_slim as slim
 from resnet_tf1 import compute
 from resnet_tf1.data import inputs
 from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import conv_padding
 from resnet_tf1.speed import fast_conv
 from resnet_tf1.training import train_op
 
@@ -34,7 +35,7 @@ SHAPES = [
 
 
 def _arrays(size, c_in, c_out, padding, batch):
-    out, _, _ = conv_gradients.output_size_and_padding(size, 3, 1, padding)
+    out, _, _ = conv_padding.output_size_and_padding(size, 3, 1, padding)
     rng = np.random.RandomState(size * 100 + c_out + batch)
     return (rng.normal(size=(batch, size, size, c_in)).astype(np.float32),
             rng.normal(size=(3, 3, c_in, c_out)).astype(np.float32),

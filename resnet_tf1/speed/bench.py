@@ -32,6 +32,7 @@ from resnet_tf1 import config
 from resnet_tf1.data import inputs
 from resnet_tf1.nets import registry
 from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import conv_padding
 from resnet_tf1.speed import fast_conv
 from resnet_tf1.speed import step_profile
 from resnet_tf1.tools import model_summary
@@ -337,8 +338,8 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
                 for shape in ([batch_size] + in_shape, kernel_shape,
                               [batch_size] + out_shape))
             strides = [1, stride, stride, 1]
-            pads = conv_gradients.paddings(in_shape[:2], kernel_shape[:2],
-                                           stride, padding)
+            pads = conv_padding.paddings(in_shape[:2], kernel_shape[:2],
+                                         stride, padding)
             candidates = _forward_candidates(conv_input, kernel, stride,
                                              padding)
             if gradients:

@@ -43,6 +43,7 @@ import contextlib
 
 import tensorflow as tf
 
+from resnet_tf1.speed import conv_padding
 from resnet_tf1.speed import fast_conv
 
 tf1 = tf.compat.v1
@@ -71,18 +72,6 @@ def use_matmul_filter_gradient(input_pixels, stride):
     return stride == 1 and input_pixels <= 2 * 2
 
 
-def output_size_and_padding(size, kernel, stride, padding):
-    """(output size, padding before, padding after) along one axis of a
-    'SAME' or 'VALID' convolution, as TensorFlow computes them ('SAME' puts
-    the odd pixel after). The one copy of this arithmetic: fast_conv.py
-    uses it too."""
-    if padding == 'VALID':
-        return (size - kernel) // stride + 1, 0, 0
-    output = -(-size // stride)
-    total = max((output - 1) * stride + kernel - size, 0)
-    return output, total // 2, total - total // 2
-
-
 def use_small_map_gradient(form, which):
     """Whether the `form` ('winograd' or 'dense', fast_conv.formulation's
     choice for the conv) computes the `which` ('input' or 'filter')
@@ -97,12 +86,6 @@ def use_tap_input_gradient(output_size, stride):
     4x4 -> 2x2 stride-2 conv of ResNet-34 (as a dilated conv, its padded
     zeros are most of the work)."""
     return stride > 1 and output_size[0] * output_size[1] <= 4
-
-
-def paddings(input_size, kernel_size, stride, padding):
-    """((top, bottom), (left, right)) of a 'SAME' or 'VALID' conv."""
-    return tuple(output_size_and_padding(size, kernel, stride, padding)[1:]
-                 for size, kernel in zip(input_size, kernel_size))
 
 
 def _dilate(tensor, stride, axis):
@@ -214,7 +197,7 @@ def _conv2d_gradient(op, grad, small_maps):
     padding = _attr(op, 'padding')
     input_size = (inputs.shape[1], inputs.shape[2])
     kernel_size = tuple(kernel.shape[:2])
-    pads = paddings(input_size, kernel_size, stride, padding)
+    pads = conv_padding.paddings(input_size, kernel_size, stride, padding)
     grad.set_shape(op.outputs[0].shape)
     input_pixels = input_size[0] * input_size[1]
     # The shape classes fast_conv.py computes with fewer multiplications

@@ -60,17 +60,9 @@ import numpy as np
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1.speed import conv_gradients
+from resnet_tf1.speed import conv_padding
 
 tf1 = tf.compat.v1
-
-
-
-def _output_size_and_padding(size, kernel, stride, padding):
-    """conv_gradients' one copy of TensorFlow's padding arithmetic, looked
-    up when called: conv_gradients imports this module too."""
-    return conv_gradients.output_size_and_padding(size, kernel, stride,
-                                                  padding)
 
 CACHED_KERNELS = 'resnet_tf1_fast_conv_kernels'
 
@@ -115,8 +107,8 @@ def formulation(input_size, kernel_size, stride, padding='SAME',
             or rate != 1 or padding not in ('SAME', 'VALID')
             or height is None or width is None):
         return 'tf'
-    out_h, _, _ = _output_size_and_padding(height, kernel_h, stride, padding)
-    out_w, _, _ = _output_size_and_padding(width, kernel_w, stride, padding)
+    out_h, out_w = conv_padding.output_size(input_size, kernel_size, stride,
+                                            padding)
     if out_h < 1 or out_w < 1:
         return 'tf'
     # Dense multiplies every input pixel with every output pixel, the conv
@@ -141,8 +133,10 @@ def dense_kernel(kernel, input_size, stride, padding):
     kernel."""
     (height, width), (kernel_h, kernel_w) = input_size, kernel.shape[:2]
     channels_in, channels_out = kernel.shape[2], kernel.shape[3]
-    out_h, top, _ = _output_size_and_padding(height, kernel_h, stride, padding)
-    out_w, left, _ = _output_size_and_padding(width, kernel_w, stride, padding)
+    out_h, top, _ = conv_padding.output_size_and_padding(height, kernel_h,
+                                                         stride, padding)
+    out_w, left, _ = conv_padding.output_size_and_padding(width, kernel_w,
+                                                          stride, padding)
     # Tap rows top - oy*stride ... + height - 1 for every oy: pad the kernel
     # with zero taps where that leaves it.
     before_h = max(0, (out_h - 1) * stride - top)
@@ -190,8 +184,10 @@ def tap_pairs(input_size, kernel_size, stride, padding):
     (input pixel, output pixel) pairs it joins, pixels numbered row-major:
     the conv's multiply-accumulates without the padding's."""
     (height, width), (kernel_h, kernel_w) = input_size, kernel_size
-    out_h, top, _ = _output_size_and_padding(height, kernel_h, stride, padding)
-    out_w, left, _ = _output_size_and_padding(width, kernel_w, stride, padding)
+    out_h, top, _ = conv_padding.output_size_and_padding(height, kernel_h,
+                                                         stride, padding)
+    out_w, left, _ = conv_padding.output_size_and_padding(width, kernel_w,
+                                                          stride, padding)
     pairs = []
     for tap_y in range(kernel_h):
         for tap_x in range(kernel_w):
@@ -219,8 +215,9 @@ def tap_conv(inputs, kernel, stride, padding):
     form's multiplications without building its matrix."""
     kernel_h, kernel_w = kernel.shape[:2]
     height, width = inputs.shape[1:3]
-    out_h, _, _ = _output_size_and_padding(height, kernel_h, stride, padding)
-    out_w, _, _ = _output_size_and_padding(width, kernel_w, stride, padding)
+    out_h, out_w = conv_padding.output_size((height, width),
+                                            (kernel_h, kernel_w), stride,
+                                            padding)
     return _tap_products(
         _pixels_first(inputs), kernel, tap_pairs(
             (height, width), (kernel_h, kernel_w), stride, padding),
@@ -278,10 +275,8 @@ def dense_filter_gradient(inputs, grad, kernel_size, stride, padding):
     Unlike conv_gradients.filter_gradient's im2col it skips the padding:
     on 2x2 maps under a 3x3 kernel, 16 pairs instead of 36."""
     height, width, channels_in = inputs.shape[1:]
-    _, top, _ = _output_size_and_padding(height, kernel_size[0], stride,
-                                         padding)
-    _, left, _ = _output_size_and_padding(width, kernel_size[1], stride,
-                                          padding)
+    (top, _), (left, _) = conv_padding.paddings((height, width),
+                                                kernel_size, stride, padding)
     out_h, out_w, channels_out = grad.shape[1:]
     kernel_h, kernel_w = kernel_size
     # [pixels, N, C]: one pixel's images and channels, gathered by index.
@@ -340,7 +335,8 @@ def winograd_transforms(input_size, padding):
     Winograd-domain position, so the products group by position."""
     axes = []
     for size in input_size:
-        output, before, _ = _output_size_and_padding(size, 3, 1, padding)
+        output, before, _ = conv_padding.output_size_and_padding(
+            size, 3, 1, padding)
         axes.append(_winograd_axis(size, output, before))
     (in_h, out_h, tiles_h), (in_w, out_w, tiles_w) = axes
     positions = WINDOW * WINDOW * tiles_h * tiles_w
@@ -412,8 +408,7 @@ def _winograd_output(transformed, kernel, input_size, padding):
     """The 36 products of `winograd_input`'s `transformed` inputs with
     `winograd_kernel`'s `kernel`, output-transformed to NHWC."""
     _, output_transform = winograd_transforms(input_size, padding)
-    out_h, _, _ = _output_size_and_padding(input_size[0], 3, 1, padding)
-    out_w, _, _ = _output_size_and_padding(input_size[1], 3, 1, padding)
+    out_h, out_w = conv_padding.output_size(input_size, (3, 3), 1, padding)
     products = tf.reshape(_per_position(transformed, kernel),
                           [output_transform.shape[1], -1])
     return _from_pixels(tf.matmul(output_transform, products), out_h, out_w,
@@ -551,8 +546,9 @@ def dense_training_conv(inputs, kernel, stride, padding):
     (`dense_input_gradient` with that matrix, `dense_filter_gradient`)."""
     height, width = inputs.shape[1:3]
     kernel_h, kernel_w = kernel.shape[:2]
-    out_h, _, _ = _output_size_and_padding(height, kernel_h, stride, padding)
-    out_w, _, _ = _output_size_and_padding(width, kernel_w, stride, padding)
+    out_h, out_w = conv_padding.output_size((height, width),
+                                            (kernel_h, kernel_w), stride,
+                                            padding)
 
     @tf.custom_gradient
     def conv(inputs, kernel):
@@ -615,10 +611,8 @@ def training_formulation(input_size, kernel_size, stride, padding='SAME',
                          data_format, rate)
     if choice != 'tf' or input_size[0] is None or input_size[1] is None:
         return choice
-    out_h, _, _ = _output_size_and_padding(input_size[0], kernel_size[0],
-                                           stride, padding)
-    out_w, _, _ = _output_size_and_padding(input_size[1], kernel_size[1],
-                                           stride, padding)
+    out_h, out_w = conv_padding.output_size(input_size, kernel_size, stride,
+                                            padding)
     if (dtype == tf.float32 and data_format in (None, 'NHWC') and rate == 1
             and padding in ('SAME', 'VALID') and stride == 1
             and tuple(kernel_size) == (3, 3)
@@ -759,10 +753,8 @@ def _fast_conv2d(inputs, num_outputs, kernel_size, stride, choice, args,
         elif choice == 'dense':
             matrix = cached_kernel('dense_weights', dense_kernel(
                 weights, (height, width), stride, padding))
-            out_h, _, _ = _output_size_and_padding(
-                height, kernel_size[0], stride, padding)
-            out_w, _, _ = _output_size_and_padding(
-                width, kernel_size[1], stride, padding)
+            out_h, out_w = conv_padding.output_size(
+                (height, width), kernel_size, stride, padding)
             outputs = dense_conv(inputs, matrix, (out_h, out_w, num_outputs))
         else:
             outputs = winograd_conv(inputs, cached_kernel(
