@@ -34,12 +34,16 @@ SHAPES = [
 ]
 
 
-def _arrays(size, c_in, c_out, padding, batch):
-    out, _, _ = conv_padding.output_size_and_padding(size, 3, 1, padding)
-    rng = np.random.RandomState(size * 100 + c_out + batch)
-    return (rng.normal(size=(batch, size, size, c_in)).astype(np.float32),
-            rng.normal(size=(3, 3, c_in, c_out)).astype(np.float32),
-            rng.normal(size=(batch, out, out, c_out)).astype(np.float32))
+def _arrays(size, c_in, c_out, padding, batch, kernel=3, stride=1):
+    """Input, kernel and output gradient; `size` is H or (H, W)."""
+    height, width = size if isinstance(size, tuple) else (size, size)
+    out_h, out_w = conv_padding.output_size((height, width),
+                                            (kernel, kernel), stride,
+                                            padding)
+    rng = np.random.RandomState(height * 100 + width + c_out + batch)
+    return (rng.normal(size=(batch, height, width, c_in)).astype(np.float32),
+            rng.normal(size=(kernel, kernel, c_in, c_out)).astype(np.float32),
+            rng.normal(size=(batch, out_h, out_w, c_out)).astype(np.float32))
 
 
 @pytest.mark.parametrize('size,c_in,c_out,padding,batch', SHAPES)
@@ -91,34 +95,54 @@ def test_dense_filter_gradient_at_stride_two():
 
 
 # (input size, channels in, channels out, padding, batch) of the training
-# forms: fast_conv.training_formulation's classes.
+# forms: fast_conv.training_formulation's classes (NHWC, the only layout
+# they serve: test_nchw_networks_keep_tensorflows_convs).
 TRAINING_SHAPES = [
     (7, 6, 8, 'SAME', 3),        # stage 2 of ResNet-34: 2x2 tiles
     (8, 3, 4, 'SAME', 1),
     (10, 3, 5, 'VALID', 2),      # 8x8 output
+    ((7, 5), 4, 3, 'SAME', 5),   # 2x2 and 2x1 tiles, both cropped
+    ((6, 3), 3, 2, 'SAME', 1),   # 2x1 tiles
 ] + SHAPES
 
+# (input size, kernel, stride, channels in, channels out, padding, batch):
+# the dense class beyond 3x3 stride 1 (maps smaller than the kernel), tap
+# by tap.
+DENSE_TRAINING_SHAPES = [
+    (2, 3, 2, 4, 6, 'SAME', 3),        # 2x2 -> 1x1 at stride 2
+    (3, 5, 1, 3, 4, 'SAME', 1),        # 5x5 kernel on 3x3 maps
+    ((2, 3), 4, 1, 2, 3, 'SAME', 5),   # even kernel: asymmetric padding
+]
 
-def _training_conv(form, inputs, kernel, padding):
+
+def _training_conv(form, inputs, kernel, stride, padding):
     if form == 'winograd':
         return fast_conv.winograd_training_conv(inputs, kernel, padding)
-    return fast_conv.tap_training_conv(inputs, kernel, 1, padding)
+    return fast_conv.tap_training_conv(inputs, kernel, stride, padding)
 
 
-@pytest.mark.parametrize('size,c_in,c_out,padding,batch', TRAINING_SHAPES)
-def test_training_forms_equal_tensorflow(size, c_in, c_out, padding, batch):
+@pytest.mark.parametrize(
+    'size,kernel_size,stride,c_in,c_out,padding,batch',
+    [(size, 3, 1, c_in, c_out, padding, batch)
+     for size, c_in, c_out, padding, batch in TRAINING_SHAPES] +
+    DENSE_TRAINING_SHAPES)
+def test_training_forms_equal_tensorflow(size, kernel_size, stride, c_in,
+                                         c_out, padding, batch):
     """Forward pass and both gradients (through tf.gradients, as training
     takes them) of the training forms against TF's Conv2D."""
-    x, w, dy = _arrays(size, c_in, c_out, padding, batch)
-    form = fast_conv.training_formulation((size, size), (3, 3), 1, padding)
+    x, w, dy = _arrays(size, c_in, c_out, padding, batch, kernel_size,
+                       stride)
+    form = fast_conv.training_formulation(
+        x.shape[1:3], (kernel_size, kernel_size), stride, padding)
     assert form in ('winograd', 'dense')
     with tf.Graph().as_default():
         # The batch is unknown when the graph is built, as in training.
         images = tf1.placeholder(tf.float32, (None,) + x.shape[1:])
         kernel = tf.constant(w)
         results = []
-        for outputs in (tf.nn.conv2d(images, kernel, 1, padding),
-                        _training_conv(form, images, kernel, padding)):
+        for outputs in (tf.nn.conv2d(images, kernel, stride, padding),
+                        _training_conv(form, images, kernel, stride,
+                                       padding)):
             results.append([outputs] + tf.gradients(
                 outputs, [images, kernel], grad_ys=tf.constant(dy)))
         with tf1.Session() as session:
@@ -159,42 +183,90 @@ def test_auto_is_tensorflows_kernels_on_gpus():
 
 def _network_ops(train_config, device):
     """Op types and names of the train graph's network built on
-    `device` (only built, never run: this machine may have no GPU)."""
+    `device` (a device string or function, or None: no device scope; only
+    built, never run: this machine may have no GPU)."""
     graph = tf.Graph()
-    with graph.as_default(), tf1.device(device):
+    with graph.as_default(), contextlib.ExitStack() as stack:
+        if device is not None:
+            stack.enter_context(tf1.device(device))
         images, _ = inputs.placeholders(train_config.model)
         logits = compute.logits(train_config, images, is_training=True)
         tf.gradients(tf.reduce_sum(logits), tf1.trainable_variables())
     return graph.get_operations()
 
 
-@pytest.mark.parametrize('device', ['/device:GPU:0', '/device:CPU:0'])
-def test_auto_places_the_cpu_forms_by_device(device):
+def _on_gpu_zero(_):
+    return '/device:GPU:0'
+
+
+# (device scope, GPUs the machine reports, the device type the convs get,
+# whether `auto` is TF's kernels): `auto` reads where the ops go off a
+# probe op (conv_gradients.current_device), so a device function counts
+# like a device string, and with no device scope TensorFlow's placer
+# takes a GPU when there is one.
+PLACEMENTS = [
+    ('/device:GPU:0', 0, 'GPU', True),
+    ('/job:worker/task:0/device:GPU:1', 0, 'GPU', True),
+    (_on_gpu_zero, 0, 'GPU', True),
+    (None, 1, None, True),
+    ('/device:CPU:0', 1, 'CPU', False),
+    (None, 0, None, False),
+]
+
+
+@pytest.mark.parametrize('device,gpus,device_type,stock_kernels',
+                         PLACEMENTS)
+def test_auto_places_the_cpu_forms_by_device(monkeypatch, device, gpus,
+                                             device_type, stock_kernels):
+    real = tf.config.list_physical_devices
+    monkeypatch.setattr(
+        tf.config, 'list_physical_devices', lambda kind=None: (
+            [tf.config.PhysicalDevice('/physical_device:GPU:%d' % index,
+                                      'GPU') for index in range(gpus)]
+            if kind == 'GPU' else real(kind)))
     ops = _network_ops(tiny_train_config(), device)
-    device_type = tf.DeviceSpec.from_string(device).device_type
     assert all(tf.DeviceSpec.from_string(op.device).device_type ==
                device_type for op in ops if op.type == 'Conv2D')
     winograd = [op for op in ops if '/winograd/' in op.name]
+    dense = [op for op in ops if '/dense/' in op.name]
     # conv_gradients' override marks the forward convs it takes over.
     overridden = [op for op in ops if op.type == 'Conv2D' and
                   '_gradient_op_type' in op.node_def.attr]
     stock = {op.type for op in ops} & {'Conv2DBackpropInput',
                                         'Conv2DBackpropFilter'}
-    if 'GPU' in device:
-        assert not winograd and not overridden
+    if stock_kernels:
+        assert not winograd and not dense and not overridden
         assert stock == {'Conv2DBackpropInput', 'Conv2DBackpropFilter'}
     else:
-        assert winograd and overridden
+        assert winograd and dense and overridden
 
 
-@pytest.mark.parametrize('norm', ['none', 'batch'])
-def test_seeded_steps_equal_tensorflows_kernels(mnist_data, norm):
-    """A few seeded training steps of the tiny ResNet-34 on MNIST, the
-    default path (the forms, on this CPU) against TF's kernels: the same
-    variables, the same losses and weights within float32 tolerance."""
+def test_nchw_networks_keep_tensorflows_convs():
+    # The forms are written for NHWC; an NCHW network (GPU only) keeps
+    # TF's convs even when its conv gradients are asked to be fast.
+    ops = _network_ops(tiny_train_config(data_format='NCHW',
+                                         conv_gradients='fast'),
+                       '/device:GPU:0')
+    assert not [op for op in ops if '/winograd/' in op.name
+                or '/dense/' in op.name]
+    assert {op.get_attr('data_format') for op in ops
+            if op.type == 'Conv2D'} == {b'NCHW'}
+
+
+# (--norm, batch): batch norm's statistics through the forms' outputs and
+# gradients, batch 1 and an odd batch.
+@pytest.mark.parametrize('norm,batch_size', [('none', 8), ('batch', 3),
+                                             ('none', 1)])
+def test_seeded_steps_equal_tensorflows_kernels(mnist_data, norm,
+                                                batch_size):
+    """A few seeded training steps of the tiny ResNet-34 (NHWC) on MNIST,
+    the default path (the forms, on this CPU) against TF's kernels: the
+    same variables, the same losses and weights within float32
+    tolerance."""
     runs = {}
     for kind in ('auto', 'tf'):
         train_config = tiny_train_config(seed=3, norm=norm,
+                                         batch_size=batch_size,
                                          conv_gradients=kind)
         train_graph = train_op.build_train_graph(train_config)
         batcher = inputs.Batcher(mnist_data.train.images[:64],
