@@ -103,6 +103,40 @@ def test_winograd_equals_conv2d(height, width, c_in, c_out, kernel, stride,
     _compare(winograd, x, w, stride, padding, 2e-5)
 
 
+@pytest.mark.parametrize('c_in,c_out,batch', [(8, 8, 3), (1, 5, 1),
+                                              (3, 2, 2)])
+def test_toeplitz_equals_conv2d(c_in, c_out, batch):
+    x, w = _arrays(2, 2, c_in, c_out, 3, batch)
+
+    def toeplitz(images, weights):
+        return fast_conv.toeplitz_conv(images,
+                                       fast_conv.toeplitz_kernel(weights))
+    # Coefficients 0 and +-1: summation order only.
+    _compare(toeplitz, x, w, 1, 'SAME', 1e-6)
+
+
+@pytest.mark.parametrize('input_size,kernel,stride,kwargs,expected', [
+    ((2, 2), (3, 3), 1, {}, 'toeplitz'),
+    ((2, 2), (3, 3), 1, {'padding': 'VALID'}, 'tf'),     # no output
+    ((2, 2), (3, 3), 2, {}, 'dense'),
+    ((1, 1), (3, 3), 1, {}, 'dense'),
+    ((4, 4), (3, 3), 1, {}, 'winograd'),
+    ((7, 7), (3, 3), 1, {}, 'tf'),            # TF's conv measured faster
+    ((14, 14), (3, 3), 1, {}, 'tf'),
+    ((7, 7), (3, 3), 2, {}, 'tf'),
+    ((28, 28), (7, 7), 1, {}, 'tf'),
+    ((7, 7), (1, 1), 1, {}, 'tf'),
+    ((7, 7), (3, 3), 1, {'data_format': 'NCHW'}, 'tf'),
+    ((7, 7), (3, 3), 1, {'dtype': tf.bfloat16}, 'tf'),
+    ((2, 2), (3, 3), 1, {'rate': 2}, 'tf'),
+    ((None, None), (3, 3), 1, {}, 'tf'),
+])
+def test_inference_formulation_rule(input_size, kernel, stride, kwargs,
+                                    expected):
+    assert fast_conv.inference_formulation(input_size, kernel, stride,
+                                           **kwargs) == expected
+
+
 @pytest.mark.parametrize('input_size,kernel,stride,kwargs,expected', [
     ((2, 2), (3, 3), 1, {}, 'dense'),
     ((1, 1), (3, 3), 1, {}, 'dense'),
@@ -160,8 +194,8 @@ def _layer(x, norm, fast, **conv_kwargs):
 
 
 @pytest.mark.parametrize('size,norm,kwargs', [
-    (2, 'none', {}),                          # bias, ReLU
-    (4, 'none', {'activation_fn': None}),
+    (2, 'none', {}),                          # toeplitz; bias, ReLU
+    (4, 'none', {'activation_fn': None}),     # winograd, one tile
     (2, 'batch', {}),                         # BN instead of the bias
     (4, 'batch', {'activation_fn': None}),
 ])
@@ -235,10 +269,11 @@ def test_resnet34_uses_the_fast_formulations_on_stages_3_and_4():
             variables = _variables(graph)
         counts[fast] += (variables,)
     # 33 convs: stem, 3+4 units of 14x14 and 7x7, two stride-2 convs stay
-    # TF's; 11 convs on 4x4 and 5 on 2x2 are rewritten.
+    # TF's; 11 convs on 4x4 (Winograd) and 5 on 2x2 (Toeplitz) are
+    # rewritten.
     assert counts[False][:2] == (33, [])
     assert counts[True][0] == 33 - 16
-    assert counts[True][1] == sorted(['dense_weights'] * 5 +
+    assert counts[True][1] == sorted(['toeplitz_weights'] * 5 +
                                      ['winograd_weights'] * 11)
     assert counts[True][2] == counts[False][2]
 

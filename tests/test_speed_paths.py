@@ -122,13 +122,14 @@ def test_bench_layers_covers_every_conv():
     assert len(rows) == 33
     assert rows[-1].input_shape == [2, 2, 32]
     assert [row.formulation for row in rows].count('winograd') == 11
-    assert {row.formulation for row in rows[-5:]} == {'dense'}
+    assert {row.formulation for row in rows[-5:]} == {'toeplitz'}
     # Every candidate that applies is timed, whether or not it is used.
     assert all(row.forward > 0 and row.stock_input_gradient > 0
                for row in rows)
     assert rows[0].dense_forward is None and rows[0].winograd_forward is None
     assert rows[1].winograd_forward > 0                 # 14x14, not used
     assert rows[-1].dense_forward > 0 and rows[-1].winograd_forward > 0
+    assert rows[-1].toeplitz_forward > 0 and rows[1].toeplitz_forward is None
     forward_only = bench.time_layers(tiny_train_config(batch_size=2),
                                      steps=1, warmup=0, gradients=False)
     assert forward_only[-1].stock_input_gradient is None

@@ -253,14 +253,15 @@ def time_keras(train_config, steps=STEPS, warmup=WARMUP, label='keras'):
 
 LayerTiming = collections.namedtuple('LayerTiming', [
     'name', 'input_shape', 'kernel_shape', 'stride', 'formulation',
-    'forward', 'dense_forward', 'winograd_forward',
+    'forward', 'dense_forward', 'winograd_forward', 'toeplitz_forward',
     'stock_input_gradient', 'fast_input_gradient',
     'stock_filter_gradient', 'fast_filter_gradient',
     'small_map_input_gradient', 'small_map_filter_gradient'])
 
 
 # time_layers' candidates, in LayerTiming's order of timings.
-_LAYER_COLUMNS = ('tf', 'dense', 'winograd', 'stock_dx', 'fast_dx',
+_LAYER_COLUMNS = ('tf', 'dense', 'winograd', 'toeplitz', 'stock_dx',
+                  'fast_dx',
                   'stock_dw', 'fast_dw', 'form_dx', 'form_dw')
 
 
@@ -281,6 +282,11 @@ def _forward_candidates(inputs, kernel, stride, padding):
         candidates['winograd'] = fast_conv.winograd_conv(
             inputs, fast_conv.cached_kernel(
                 'winograd', fast_conv.winograd_kernel(kernel)), padding)
+    if (fast_conv.inference_formulation((height, width), (kernel_h, kernel_w),
+                                        stride, padding) == 'toeplitz'):
+        candidates['toeplitz'] = fast_conv.toeplitz_conv(
+            inputs, fast_conv.cached_kernel(
+                'toeplitz', fast_conv.toeplitz_kernel(kernel)))
     return candidates
 
 
@@ -373,8 +379,8 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
                    else None for key in _LAYER_COLUMNS]
         rows.append(LayerTiming(
             name, in_shape, kernel_shape, stride,
-            fast_conv.formulation(in_shape[:2], kernel_shape[:2], stride,
-                                  padding),
+            fast_conv.inference_formulation(in_shape[:2], kernel_shape[:2],
+                                            stride, padding),
             *medians))
     return rows
 
@@ -393,8 +399,8 @@ def format_layers(rows):
     lines = ['%-40s %-14s %-14s %2s %8s' % (
         'conv (ms per batch)', 'input', 'kernel', 's', 'uses') + ''.join(
             ' %8s' % column for column in (
-                'tf', 'dense', 'winograd', 'dx tf', 'dx fast', 'dw tf',
-                'dw fast', 'dx form', 'dw form'))]
+                'tf', 'dense', 'winograd', 'toeplitz', 'dx tf', 'dx fast',
+                'dw tf', 'dw fast', 'dx form', 'dw form'))]
     for row in rows:
         lines.append('%-40s %-14s %-14s %2d %8s' % (
             row.name, 'x'.join(map(str, row.input_shape)),
