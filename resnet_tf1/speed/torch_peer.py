@@ -292,7 +292,7 @@ class TrainingStep:
                     (1.0 + self.global_step) / (10.0 + self.global_step))
         with torch.no_grad():
             torch._foreach_lerp_(self.averages, self.parameters, 1 - decay)
-        return cross_entropy
+        return cross_entropy.detach()
 
 
 def gemm_peak(size=4096, repeats=3):
