@@ -252,7 +252,7 @@ class TrainingStep:
         self.torch = torch
         self.model = model
         # The module that computes the step: `model` or its compiled form.
-        self.train_model = train_model or model
+        self.train_model = model if train_model is None else train_model
         self.learning_rate = learning_rate
         self.decay = decay
         self.steps_per_epoch = steps_per_epoch or max(
