@@ -51,7 +51,7 @@ POOL = 2
 INSTALL_HINT = (
     'the PyTorch peer needs torch, which is not a dependency of this '
     'project: install a CPU build in a venv of its own (python3 -m venv '
-    'torchvenv && torchvenv/bin/pip install numpy torch --extra-index-url '
+    'torchvenv && torchvenv/bin/pip install numpy torch --index-url '
     'https://download.pytorch.org/whl/cpu) and run it with that Python')
 
 # One layer with parameters, as nets/resnet.py builds it. `pads` is
