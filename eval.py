@@ -4,6 +4,9 @@
 
 prints one line `step=<N> accuracy=<0.xxxx> examples=<M> weights=ema`. The
 network is rebuilt from the training config saved in --model_dir.
+`--all_checkpoints` prints one such line per checkpoint kept in --model_dir,
+oldest first, and `--watch` one per checkpoint as training writes it; each
+result also goes to TensorBoard's <model_dir>/eval_<split>[_raw].
 """
 
 import sys
@@ -33,6 +36,10 @@ flags.DEFINE_enum('split', 'test', ['test', 'validation'],
 flags.DEFINE_bool('watch', False,
                   'Evaluate each new checkpoint as training writes it, until '
                   'the final step.')
+flags.DEFINE_bool('all_checkpoints', False,
+                  'Evaluate every checkpoint in --model_dir, oldest first '
+                  '(the --keep_checkpoint_every milestones and the newest), '
+                  'for the accuracy curve of a finished run.')
 flags.DEFINE_float('watch_timeout', 3600,
                    'With --watch: give up after this many seconds without a '
                    'new checkpoint.')
@@ -40,6 +47,19 @@ flags.DEFINE_float('watch_timeout', 3600,
 flags.adopt_module_key_flags(flags_core)
 
 FLAGS = flags.FLAGS
+
+
+def _evaluate_all():
+    for flag in ('watch', 'checkpoint_path'):
+        if FLAGS[flag].value:
+            raise ConfigError('--all_checkpoints evaluates every checkpoint '
+                              'of --model_dir; drop --%s' % flag)
+    config.load(FLAGS.model_dir)  # fail now, not after loading data
+    split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
+    evaluate.evaluate_all(
+        FLAGS.model_dir, split, FLAGS.batch_size, FLAGS.ema,
+        report=lambda line: print(line, flush=True), split_name=FLAGS.split,
+        inference_convolutions=FLAGS.inference_convolutions)
 
 
 def main(argv):
@@ -55,6 +75,9 @@ def main(argv):
                 '--inference_convolutions must be one of %s, got %r' % (
                     '|'.join(config.INFERENCE_CONVOLUTIONS),
                     FLAGS.inference_convolutions))
+        if FLAGS.all_checkpoints:
+            _evaluate_all()
+            return
         if FLAGS.watch:
             if FLAGS.checkpoint_path:
                 raise ConfigError(

@@ -26,6 +26,9 @@ Commands:
   plot      --model_dir D [--out F.png]: training loss, learning rate and
             eval.py's accuracies against the step, from D's TensorBoard
             event files (default --out: D/curves.png; needs matplotlib).
+            --model_dir D1 --model_dir D2 ... --out F.png: the runs side
+            by side (training cross-entropy, test accuracy), each labelled
+            by its network, and a markdown table of where each ended.
             See resnet_tf1/tools/plot.py.
   migrate-check [--format text|json] PATH...: the TF1 API uses in Python
             files (directories: recursively) that break or change meaning
@@ -90,13 +93,16 @@ flags.DEFINE_boolean('eval_only', False,
 flags_core.define_inference_convolutions(both=True)
 
 # export, predict, plot
-flags_core.define_model_dir('export, plot: the training directory.')
+flags_core.define_model_dir(
+    'export: the training directory; plot: a training directory, repeated '
+    'to draw several runs in one figure.', multi=True)
 flags_core.define_checkpoint()
 flags.DEFINE_string('export_dir', None,
                     'export: where version <step>/ goes; predict: an '
                     'export (its newest version) or one version directory.')
 flags.DEFINE_string('out', None,
-                    'plot: the PNG to write; default: <model_dir>/curves.png.')
+                    'plot: the PNG to write; default, for one --model_dir: '
+                    '<model_dir>/curves.png.')
 
 # migrate-check
 flags.DEFINE_string('format', 'text', 'migrate-check: text | json.')
@@ -210,12 +216,19 @@ def _bench_training(train_config, peak):
                                            project.seconds))
 
 
+def _one_model_dir(command):
+    if len(FLAGS.model_dir) != 1:
+        raise ConfigError('%s takes one --model_dir, got %d: %s' % (
+            command, len(FLAGS.model_dir), ' '.join(FLAGS.model_dir)))
+    return FLAGS.model_dir[0]
+
+
 def export_command():
     from resnet_tf1.evaluation import export
     if not FLAGS.export_dir:
         raise ConfigError('--export_dir is required')
     checkpoint, train_config = evaluate.resolve_checkpoint(
-        FLAGS.model_dir, FLAGS.checkpoint_path)
+        _one_model_dir('export'), FLAGS.checkpoint_path)
     print('exported %s' % export.export(checkpoint, train_config,
                                         FLAGS.export_dir,
                                         use_ema=FLAGS.ema))
@@ -233,7 +246,12 @@ def predict_command(paths):
 
 def plot_command():
     from resnet_tf1.tools import plot  # imports matplotlib only when asked
-    print('wrote %s' % plot.plot(FLAGS.model_dir, FLAGS.out))
+    if len(FLAGS.model_dir) == 1:
+        print('wrote %s' % plot.plot(FLAGS.model_dir[0], FLAGS.out))
+        return
+    out, table = plot.compare(FLAGS.model_dir, FLAGS.out)
+    print('\n'.join(table))
+    print('wrote %s' % out)
 
 
 def migrate_check_command(paths):

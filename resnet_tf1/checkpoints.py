@@ -142,6 +142,13 @@ def _listdir(directory):
         return []
 
 
+def all_checkpoints(model_dir):
+    """The prefixes, oldest first, of every complete checkpoint in
+    `model_dir`: the milestones kept for good (`keep_every`) and the
+    rotation's newest, whatever the state file lists."""
+    return [prefix for _, prefix in _complete_checkpoints(model_dir)]
+
+
 def latest_checkpoint(model_dir):
     """Path prefix of the newest checkpoint in `model_dir`, or None (see
     `find_latest`)."""

@@ -146,8 +146,15 @@ def define_data_dir():
                         'MNIST .gz files; downloaded there if missing.')
 
 
-def define_model_dir(help_text='Checkpoints and the training config.'):
-    flags.DEFINE_string('model_dir', data_set.MODEL_DIR, help_text)
+def define_model_dir(help_text='Checkpoints and the training config.',
+                     multi=False):
+    """--model_dir; with `multi`, repeatable (a list), so that a command
+    taking several runs (plot) is not silently given the last one."""
+    if multi:
+        flags.DEFINE_multi_string('model_dir', [data_set.MODEL_DIR],
+                                  help_text)
+    else:
+        flags.DEFINE_string('model_dir', data_set.MODEL_DIR, help_text)
 
 
 def define_checkpoint():

@@ -97,6 +97,25 @@ def test_eval_options(trained_dir):
             for line in lines['watch']] == ['3']
 
 
+def test_eval_all_checkpoints(trained_dir):
+    from resnet_tf1 import summaries
+    process = run('eval.py', '--model_dir', trained_dir, '--data_dir',
+                  MNIST_DIR, '--batch_size', 999, '--all_checkpoints',
+                  '--split', 'validation', '--noema')
+    assert process.returncode == 0, process.stderr
+    results = [RESULT_LINE.match(line).groups()
+               for line in process.stdout.strip().splitlines()]
+    # Every checkpoint the run kept (--save_every 2 and the end), oldest
+    # first, each into the TensorBoard summary.
+    assert [(step, examples, weights)
+            for step, _, examples, weights in results] == [
+        ('2', '5000', 'raw'), ('3', '5000', 'raw')]
+    written = summaries.read_scalars(
+        str(trained_dir / 'eval_validation_raw'))['accuracy']
+    for step, accuracy, _, _ in results:
+        assert '%.4f' % dict(written)[int(step)] == accuracy
+
+
 @pytest.mark.parametrize('flags,fragments', [
     (['--batch_size', '0'], ['--batch_size must be at least 1']),
     (['--model', 'resnet35'], ['--model', 'valid models:', 'resnet34']),
@@ -192,6 +211,10 @@ def test_train_too_few_training_images_is_one_line(tmp_path, train_count):
     (['--watch', '--watch_timeout', 'nan'], ['--watch_timeout must be']),
     (['--watch', '--watch_timeout', '-1'], ['--watch_timeout must be']),
     (['stray'], ['unexpected argument stray']),
+    (['--all_checkpoints', '--watch'],
+     ['--all_checkpoints evaluates every checkpoint', 'drop --watch']),
+    (['--all_checkpoints', '--checkpoint_path', 'model.ckpt-2'],
+     ['drop --checkpoint_path']),
 ])
 def test_eval_bad_flags(trained_dir, args, fragments):
     assert_one_line_error(run('eval.py', '--model_dir', trained_dir, *args),

@@ -224,6 +224,31 @@ def test_predict_cli_one_line_for_a_non_image(exported, tmp_path):
     assert 'Traceback' not in run.stderr
 
 
+def test_export_cli_takes_one_model_dir(exported, tmp_path):
+    # --model_dir repeats for `plot`; export takes exactly one.
+    model_dir, _, _ = exported
+
+    def export_cli(*model_dir_flags):
+        return subprocess.run(
+            [sys.executable, '-m', 'resnet_tf1', 'export', *model_dir_flags,
+             '--export_dir', str(tmp_path / 'e')],
+            cwd=REPO_DIR, capture_output=True, text=True)
+
+    run = export_cli('--model_dir', str(model_dir), '--model_dir',
+                     str(tmp_path))
+    assert run.returncode == 1
+    assert 'Traceback' not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == (
+        'error: export takes one --model_dir, got 2: %s %s' % (model_dir,
+                                                              tmp_path))
+    assert os.listdir(tmp_path) == []
+    run = export_cli('--model_dir', str(model_dir))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == 'exported %s' % (
+        tmp_path / 'e' / str(checkpoints.checkpoint_step(
+            checkpoints.latest_checkpoint(str(model_dir)))))
+
+
 def test_bad_export_and_predict_paths_are_one_clear_error(exported, mnist_data,
                                                           tmp_path):
     model_dir, export_dir, _ = exported

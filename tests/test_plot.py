@@ -1,6 +1,7 @@
 """`python -m resnet_tf1 plot` on a tiny run's event files: what it reads,
 the PNG it writes, and one line for every bad input with nothing written."""
 
+import json
 import os
 import shutil
 import struct
@@ -171,3 +172,105 @@ def test_command_error_is_one_line(tmp_path):
         '(events.out.tfevents.* files) in it or its eval_* directories'
         % tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+# Several runs in one figure: `plot --model_dir A --model_dir B --out F`.
+
+def run_copy(tiny_run, directory, network=None):
+    """A copy of the tiny run in `directory`; with `network`, its
+    train_config.json names that network instead (the figure reads only
+    the name, never the checkpoints)."""
+    shutil.copytree(tiny_run, directory)
+    if network:
+        path = directory / 'train_config.json'
+        fields = json.loads(path.read_text())
+        fields['model'].update(name=network, shortcut=None)
+        path.write_text(json.dumps(fields))
+    return directory
+
+
+def test_smoothed_starts_at_the_first_value_and_follows_a_step():
+    assert plot.smoothed([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
+    # Debiased: the second point is (0.9 * 0 + 0.1 * 1) / (1 - 0.9 ** 2).
+    assert plot.smoothed([0.0, 1.0], weight=0.9) == pytest.approx(
+        [0.0, 0.1 / 0.19])
+
+
+def test_compare_labels_runs_by_network_and_tabulates_their_ends(
+        tiny_run, tmp_path):
+    plain = run_copy(tiny_run, tmp_path / 'a', network='plain34')
+    residual = run_copy(tiny_run, tmp_path / 'b')
+    out = tmp_path / 'compare.png'
+    written, table = plot.compare([str(plain), str(residual)], str(out))
+    assert written == str(out)
+    assert png_size(out) == (plot.COMPARE_FIGURE_INCHES[0] * plot.DPI,
+                             plot.COMPARE_FIGURE_INCHES[1] * plot.DPI)
+    assert sorted(os.listdir(tmp_path)) == ['a', 'b', 'compare.png']
+    training, evals = plot.read_run(str(tiny_run))
+    loss = sum(training['loss'][1]) / 4  # 4 logged points < TABLE_POINTS
+    cross_entropy = sum(training['cross_entropy'][1]) / 4
+    accuracy = evals['eval_test']['accuracy'][1][-1]
+    row = '| %%s | 4 | %.4f | %.4f | %.4f (step 4) |' % (
+        loss, cross_entropy, accuracy)
+    assert table[:4] == [
+        '| network | steps | training loss | cross-entropy | '
+        'test accuracy (EMA) |',
+        '|---|---:|---:|---:|---:|',
+        row % 'plain34', row % 'resnet34']
+    assert table[4] == '' and 'last 10 logged batches' in table[5]
+
+
+def test_compare_tells_runs_of_one_network_apart_by_directory(tiny_run,
+                                                               tmp_path):
+    runs = plot.read_runs([str(run_copy(tiny_run, tmp_path / 'a')),
+                           str(run_copy(tiny_run, tmp_path / 'b'))])
+    assert [run.label for run in runs] == [
+        'resnet34 (%s)' % (tmp_path / 'a'), 'resnet34 (%s)' % (tmp_path / 'b')]
+
+
+@pytest.mark.parametrize('case,message', [
+    ('no_out', '--out is required with several --model_dir \\(2 given\\)'),
+    ('out_not_png', '--out .*c.jpg: must be a .png file'),
+    ('twice', '--model_dir .*a/: given twice'),
+    ('one_missing', '--model_dir .*missing: No such file or directory'),
+    ('no_config', '.*b/train_config.json: cannot read the training config'),
+    ('out_in_missing_dir', '--out .*nowhere/c.png: No such file'),
+])
+def test_compare_bad_input_is_one_line_and_writes_nothing(tiny_run, tmp_path,
+                                                          case, message):
+    a = str(run_copy(tiny_run, tmp_path / 'a'))
+    c = str(run_copy(tiny_run, tmp_path / 'c'))
+    b = str(run_copy(tiny_run, tmp_path / 'b'))
+    os.remove(os.path.join(b, 'train_config.json'))
+    model_dirs = {'twice': [a, a + '/'],
+                  'one_missing': [a, str(tmp_path / 'missing')],
+                  'no_config': [a, b]}.get(case, [a, c])
+    out = {'no_out': None, 'out_not_png': str(tmp_path / 'c.jpg'),
+           'out_in_missing_dir': str(tmp_path / 'nowhere' / 'c.png')}.get(
+               case, str(tmp_path / 'c.png'))
+    before = sorted(os.walk(tmp_path))
+    with pytest.raises(errors.ConfigError, match=message) as error:
+        plot.compare(model_dirs, out)
+    assert '\n' not in str(error.value)
+    assert sorted(os.walk(tmp_path)) == before
+
+
+def test_command_draws_several_runs_and_prints_the_table(tiny_run, tmp_path):
+    plain = run_copy(tiny_run, tmp_path / 'plain', network='plain34')
+    residual = run_copy(tiny_run, tmp_path / 'residual')
+    out = tmp_path / 'compare.png'
+    process = run_plot('--model_dir', plain, '--model_dir', residual,
+                       '--out', out)
+    assert process.returncode == 0, process.stderr
+    lines = process.stdout.strip().splitlines()
+    assert lines[-1] == 'wrote %s' % out
+    assert [line.split(' | ')[0] for line in lines[2:4]] == [
+        '| plain34', '| resnet34']
+    assert png_size(out) == (plot.COMPARE_FIGURE_INCHES[0] * plot.DPI,
+                             plot.COMPARE_FIGURE_INCHES[1] * plot.DPI)
+    # Without --out there is no one directory to write into: one line.
+    process = run_plot('--model_dir', plain, '--model_dir', residual)
+    assert process.returncode == 1
+    assert 'Traceback' not in process.stderr, process.stderr
+    assert process.stderr.strip().splitlines()[-1] == (
+        'error: --out is required with several --model_dir (2 given)')

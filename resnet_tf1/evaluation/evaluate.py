@@ -151,6 +151,33 @@ def write_summary(result, split_name, checkpoint_dir=None, warn=_warn):
                                     error).split())[:200]))
 
 
+def evaluate_all(model_dir, split, batch_size, use_ema=True, report=print,
+                 split_name='test', inference_convolutions='fast'):
+    """Evaluates every complete checkpoint of `model_dir`, oldest first
+    (the milestones `--keep_checkpoint_every` kept and the newest ones),
+    reporting each result and writing it to its TensorBoard summary, as
+    eval.py does for one: the accuracy curve of a finished run. Returns
+    the EvalResults."""
+    if not os.path.isdir(model_dir):
+        raise ConfigError('--model_dir %s: no such directory' % model_dir)
+    train_config = config_lib.load(model_dir)
+    prefixes = checkpoints.all_checkpoints(model_dir)
+    if not prefixes:
+        raise CheckpointError('--model_dir %s: holds no checkpoint' %
+                              model_dir)
+    evaluator = Evaluator(train_config, use_ema, inference_convolutions)
+    results = []
+    try:
+        for prefix in prefixes:
+            result = evaluator.evaluate(prefix, split, batch_size)
+            report(format_result(result))
+            write_summary(result, split_name, model_dir)
+            results.append(result)
+    finally:
+        evaluator.close()
+    return results
+
+
 def _new_checkpoints(model_dir, timeout, poll_seconds=1.0):
     """Yields each newest checkpoint of `model_dir` (found as
     checkpoints.find_latest finds it, so a directory whose state file is

@@ -1,13 +1,22 @@
-"""Training curves as a picture, from a run's TensorBoard event files.
+"""Training curves as a picture, from runs' TensorBoard event files.
 
     python -m resnet_tf1 plot --model_dir MNIST_model [--out curves.png]
 
 draws, against the step, the training loss and its cross-entropy part, the
 learning rate, and the accuracies eval.py wrote under `eval_<split>[_raw]/`
 (summaries.py's layout), into one PNG (default `<model_dir>/curves.png`).
+
+    python -m resnet_tf1 plot --model_dir runs/plain18 --model_dir \
+        runs/resnet18 ... --out compare.png
+
+draws several runs in one figure (`compare`): the training cross-entropy
+(smoothed) and the test accuracy (EMA weights) of each against the step,
+each run labelled by the network its train_config.json names, and returns
+a markdown table of where each run ended.
 Needs matplotlib, an optional extra: `pip install -e ".[plot]"`.
 """
 
+import collections
 import io
 import os
 import re
@@ -15,11 +24,25 @@ import tempfile
 
 import tensorflow as tf
 
+from resnet_tf1 import config as config_lib
 from resnet_tf1.errors import ConfigError
 
-# The picture's size: FIGURE_INCHES * DPI pixels (width, height).
+# The pictures' sizes: inches * DPI pixels (width, height).
 FIGURE_INCHES = (8, 9)
+COMPARE_FIGURE_INCHES = (8, 7)
 DPI = 100
+# Training logs one batch's loss every --log_every steps, too noisy to
+# tell runs apart: the comparison draws it faint as logged and, over it,
+# smoothed as TensorBoard's slider does (an exponential moving average
+# over the logged points with this weight, debiased at the start).
+SMOOTHING = 0.9
+# The table's training loss of a run: the mean of its last logged points.
+TABLE_POINTS = 10
+
+# One run of a comparison: its legend label, directory, training scalars
+# and eval_test/ (EMA) scalars, as read_run reads them.
+Run = collections.namedtuple('Run', ['label', 'model_dir', 'training',
+                                     'test'])
 
 _EVENT_PREFIX = 'events.out.tfevents'
 _EVAL_PREFIX = 'eval_'
@@ -29,26 +52,121 @@ def plot(model_dir, out=None):
     """Writes the curves of the run in `model_dir` to `out` (a .png path,
     default model_dir/curves.png), replacing it atomically; returns `out`."""
     out = out or os.path.join(model_dir, 'curves.png')
+    _check_out(out)
+    # Before any reading: a missing extra is the first thing to know.
+    _require_matplotlib()
+    training, evals = read_run(model_dir)
+    _render(FIGURE_INCHES, out, lambda fig: _draw(
+        fig, os.path.basename(os.path.normpath(model_dir)), training, evals))
+    return out
+
+
+def compare(model_dirs, out):
+    """Writes the figure of several runs (training cross-entropy and test
+    accuracy against the step, one color per run) to `out`, a .png path,
+    replacing it atomically; returns (out, the markdown table's lines:
+    `comparison_table`)."""
+    if not out:
+        raise ConfigError('--out is required with several --model_dir (%d '
+                          'given)' % len(model_dirs))
+    _check_out(out)
+    seen = set()
+    for model_dir in model_dirs:
+        if os.path.normpath(model_dir) in seen:
+            raise ConfigError('--model_dir %s: given twice' % model_dir)
+        seen.add(os.path.normpath(model_dir))
+    _require_matplotlib()
+    runs = read_runs(model_dirs)
+    _render(COMPARE_FIGURE_INCHES, out,
+            lambda fig: _draw_comparison(fig, runs))
+    return out, comparison_table(runs)
+
+
+def read_runs(model_dirs):
+    """[Run] of each directory, labelled by the network its
+    train_config.json names (and, for a network named more than once, by
+    the directory too)."""
+    read = []
+    for model_dir in model_dirs:
+        training, evals = read_run(model_dir)
+        name = config_lib.load(model_dir).model.name
+        read.append((name, model_dir, training, evals.get('eval_test', {})))
+    names = [name for name, *_ in read]
+    return [Run(name if names.count(name) == 1 else '%s (%s)' % (
+        name, model_dir), model_dir, training, test)
+        for name, model_dir, training, test in read]
+
+
+def comparison_table(runs):
+    """Markdown lines: per run, its last training step, its training loss
+    and cross-entropy (the mean of the last TABLE_POINTS logged points)
+    and its last test accuracy (EMA weights) with its step; then a line
+    saying so."""
+    lines = ['| network | steps | training loss | cross-entropy | '
+             'test accuracy (EMA) |',
+             '|---|---:|---:|---:|---:|']
+    for run in runs:
+        loss = run.training.get('loss')
+        accuracy = run.test.get('accuracy')
+        lines.append('| %s | %s | %s | %s | %s |' % (
+            run.label, loss[0][-1] if loss else '-', _tail_mean(loss),
+            _tail_mean(run.training.get('cross_entropy')),
+            '%.4f (step %d)' % (accuracy[1][-1], accuracy[0][-1])
+            if accuracy else '-'))
+    lines.append('')
+    lines.append('training loss (cross-entropy + L2) and cross-entropy: the '
+                 'mean of the last %d logged batches; test accuracy: '
+                 "eval.py's on the test split, EMA weights, at the last step "
+                 'evaluated' % TABLE_POINTS)
+    return lines
+
+
+def _tail_mean(scalars):
+    if not scalars:
+        return '-'
+    values = scalars[1][-TABLE_POINTS:]
+    return '%.4f' % (sum(values) / len(values))
+
+
+def smoothed(values, weight=SMOOTHING):
+    """TensorBoard's smoothing: an exponential moving average of `values`,
+    divided by the weight its first terms lack (so it starts at the first
+    value instead of at 0)."""
+    average, result = 0.0, []
+    for count, value in enumerate(values, 1):
+        average = weight * average + (1 - weight) * value
+        result.append(average / (1 - weight ** count))
+    return result
+
+
+def _check_out(out):
     if not out.endswith('.png'):
         raise ConfigError('--out %s: must be a .png file' % out)
-    # Before any reading: a missing extra is the first thing to know.
+
+
+def _require_matplotlib():
     try:
-        from matplotlib import figure
-        from matplotlib.backends import backend_agg
+        from matplotlib import figure  # noqa: F401
+        from matplotlib.backends import backend_agg  # noqa: F401
     except ImportError:
         raise ConfigError(
             'plot needs matplotlib: pip install -e ".[plot]" (or pip install '
             'matplotlib)') from None
-    training, evals = read_run(model_dir)
-    fig = figure.Figure(figsize=FIGURE_INCHES, dpi=DPI, layout='constrained')
+
+
+def _render(inches, out, draw):
+    """Draws with `draw(figure)` on a figure of `inches` and writes it to
+    `out` as a PNG of exactly inches * DPI pixels."""
+    from matplotlib import figure
+    from matplotlib.backends import backend_agg
+    fig = figure.Figure(figsize=inches, dpi=DPI, layout='constrained')
     canvas = backend_agg.FigureCanvasAgg(fig)
-    _draw(fig, os.path.basename(os.path.normpath(model_dir)), training, evals)
+    draw(fig)
     png = io.BytesIO()
     # print_png, not savefig: a user's matplotlibrc (savefig.dpi,
     # savefig.bbox) cannot change the size.
     canvas.print_png(png)
     _write_atomically(out, png.getvalue())
-    return out
 
 
 def read_run(model_dir):
@@ -155,8 +273,43 @@ def _draw(fig, title, training, evals):
         # Spaces 0.9, 0.99, 0.999 evenly: where a run's accuracy ends up is
         # as readable as where it starts.
         accuracy_axes.set(yscale='logit', ylabel='accuracy (logit scale)')
-    accuracy_axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-    for axes in (loss_axes, rate_axes, accuracy_axes):
+    _finish(loss_axes, rate_axes, accuracy_axes)
+
+
+def _draw_comparison(fig, runs):
+    from matplotlib import ticker
+    loss_axes, accuracy_axes = fig.subplots(2, 1, sharex=True)
+    fig.suptitle('%s: training and test' % ', '.join(
+        run.label for run in runs))
+    for index, run in enumerate(runs):
+        color = 'C%d' % index
+        if 'cross_entropy' in run.training:
+            steps, values = run.training['cross_entropy']
+            smooth = smoothed(values)
+            loss_axes.plot(steps, values, color=color, alpha=0.2,
+                           linewidth=0.7)
+            loss_axes.plot(steps, smooth, color=color,
+                           label='%s (step %d: %.4g)' % (
+                               run.label, steps[-1], smooth[-1]))
+        _lines(accuracy_axes, run.test, {'accuracy': run.label},
+               color=color, marker='o', markersize=3)
+    loss_axes.set(title='Training cross-entropy (faint: each logged batch; '
+                        'solid: smoothed, EMA %g)' % SMOOTHING,
+                  ylabel='cross-entropy', yscale='log')
+    loss_axes.yaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
+    accuracy_axes.set(title='Test accuracy, EMA weights (eval.py)',
+                      xlabel='step', ylabel='accuracy')
+    if accuracy_axes.lines:
+        accuracy_axes.set(yscale='logit', ylabel='accuracy (logit scale)')
+    _finish(loss_axes, accuracy_axes)
+
+
+def _finish(*axes_list):
+    """What every panel shares: integer steps, a grid, plain numbers, a
+    legend, or a note that nothing was written."""
+    from matplotlib import ticker
+    axes_list[-1].xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    for axes in axes_list:
         axes.grid(True, which='both', alpha=0.3)
         # Plain numbers (0.3, 0.99), not 3x10^-1 or 1-10^-2.
         axes.yaxis.set_major_formatter(ticker.FuncFormatter(_plain))
