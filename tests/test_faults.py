@@ -18,6 +18,7 @@ import tensorflow as tf
 from resnet_tf1 import checkpoints
 from resnet_tf1 import config
 from resnet_tf1 import errors
+from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.evaluation import export
 from resnet_tf1.scaling import distributed
@@ -85,14 +86,20 @@ def _train_command(model_dir, steps):
             '--model_dir', str(model_dir)]
 
 
-def _evaluated_step(model_dir):
-    """eval.py on `model_dir` must succeed; returns the step it restored."""
-    run = subprocess.run(
-        [sys.executable, 'eval.py', '--model_dir', str(model_dir),
-         '--data_dir', str(MNIST_DIR), '--split', 'validation'],
-        cwd=REPO_DIR, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    return int(run.stdout.split()[0].split('=')[1])
+def _evaluated_step(model_dir, mnist_data):
+    """What eval.py does with `model_dir` (resolve_checkpoint, then an
+    Evaluator of the EMA weights), in-process on a few validation images:
+    must succeed; returns the step it restored. (eval.py itself is
+    tests/test_cli.py's; here what counts is what the files on disk hold.)
+    """
+    checkpoint, train_config = evaluate.resolve_checkpoint(str(model_dir))
+    evaluator = evaluate.Evaluator(train_config)
+    try:
+        return evaluator.evaluate(checkpoint, mnist.Split(
+            mnist_data.validation.images[:100],
+            mnist_data.validation.labels[:100]), 100).step
+    finally:
+        evaluator.close()
 
 
 def _kill_after(model_dir, log_lines, extra_seconds):
@@ -119,7 +126,8 @@ def _kill_after(model_dir, log_lines, extra_seconds):
         return process.returncode, errors.read()[-2000:]
 
 
-def test_kill_9_while_saving_keeps_the_previous_checkpoint(tmp_path):
+def test_kill_9_while_saving_keeps_the_previous_checkpoint(mnist_data,
+                                                           tmp_path):
     model_dir = tmp_path / 'run'
     # Full width (a 250 MB checkpoint with the EMA shadows), so that a save
     # lasts long enough to be caught in the act.
@@ -135,14 +143,18 @@ def test_kill_9_while_saving_keeps_the_previous_checkpoint(tmp_path):
     caught = None
     while time.time() < deadline and caught is None:
         names = os.listdir(model_dir) if model_dir.exists() else []
-        if any(name.endswith('.index') for name in names):
+        complete = any(name.endswith('.index') for name in names)
+        if complete:
             caught = next((name for name in names
                            if '.tempstate' in name), None)
-        time.sleep(0.001)
+        # Until the first checkpoint is complete (TensorFlow's start-up, a
+        # graph build, a first step and save: seconds) this loop would
+        # only take a core from train.py; then it watches closely.
+        time.sleep(0.001 if complete else 0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert caught, 'never saw a save in progress'
-    step = _evaluated_step(model_dir)
+    step = _evaluated_step(model_dir, mnist_data)
     interrupted = int(caught[len('model.ckpt-'):].split('.')[0])
     # The save in progress is not used, unless the kill came after its
     # index was in place (then it was complete: found from the files even
@@ -152,20 +164,22 @@ def test_kill_9_while_saving_keeps_the_previous_checkpoint(tmp_path):
 
 @pytest.mark.parametrize('log_lines, extra_seconds', [
     (2, 0.0), (3, 0.013), (5, 0.029), (8, 0.047)])
-def test_kill_9_leaves_a_checkpoint_eval_restores(tmp_path, log_lines,
-                                                  extra_seconds):
+def test_kill_9_leaves_a_checkpoint_eval_restores(mnist_data, tmp_path,
+                                                  log_lines, extra_seconds):
     model_dir = tmp_path / 'run'
     returncode, errors = _kill_after(model_dir, log_lines, extra_seconds)
     assert returncode == -signal.SIGKILL, errors
-    step = _evaluated_step(model_dir)
+    step = _evaluated_step(model_dir, mnist_data)
     # Step k's line is printed before step k's checkpoint is written, so
     # step k - 1's was complete when the kill came.
     assert step >= log_lines - 1
-    # And training resumes from it.
-    resumed = subprocess.run(_train_command(model_dir, step + 1),
-                             cwd=REPO_DIR, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
-    assert 'resuming from step %d' % step in resumed.stdout
+    # And training resumes from it (train.py's flags, as a config).
+    lines = []
+    resumed = loop.train(tiny_train_config(seed=1, steps=step + 1,
+                                           save_every=1, log_every=1),
+                         str(model_dir), mnist_data.train, log=lines.append)
+    assert 'resuming from step %d in %s' % (step, model_dir) in lines
+    assert resumed.step == step + 1
 
 
 def _checkpoint_steps(model_dir):
@@ -509,7 +523,7 @@ def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_and_sigterm_stop_with_a_line_naming_the_checkpoint(
-        tmp_path, signum):
+        mnist_data, tmp_path, signum):
     model_dir = tmp_path / 'run'
     command = _train_command(model_dir, 10000)
     # Checkpoints every 1000 steps: the one on the way out is the stop's.
@@ -530,4 +544,4 @@ def test_ctrl_c_and_sigterm_stop_with_a_line_naming_the_checkpoint(
     step = int(match.group(1))
     assert step >= 3
     assert match.group(2) == str(model_dir / ('model.ckpt-%d' % step))
-    assert _evaluated_step(model_dir) == step
+    assert _evaluated_step(model_dir, mnist_data) == step
