@@ -55,6 +55,7 @@ from resnet_tf1 import flags_core
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.speed import bench
+from resnet_tf1.speed import gemm
 from resnet_tf1.speed import step_profile
 from resnet_tf1.tools import model_summary
 
@@ -172,7 +173,7 @@ def bench_command():
         print('untraced step: %.0f ms (median of %d), images/s=%.1f' % (
             untraced * 1e3, FLAGS.steps, train_config.batch_size / untraced))
         return
-    peak = bench.gemm_peak()
+    peak = gemm.gemm_peak()
     print('gemm_peak gflop/s=%.1f (numpy float32 4096x4096 matmul)' % peak)
     if not FLAGS.eval_only:
         _bench_training(train_config, peak)
@@ -202,7 +203,7 @@ def _bench_training(train_config, peak):
                                            FLAGS.warmup)
     # Measured again after: on a shared machine the peak drifts while the
     # steps run; their fractions are of the mean of both.
-    peak_after = bench.gemm_peak()
+    peak_after = gemm.gemm_peak()
     print('gemm_peak after training gflop/s=%.1f (fractions below: of the '
           'mean, %.1f)' % (peak_after, (peak + peak_after) / 2))
     peak = (peak + peak_after) / 2

@@ -3,5 +3,7 @@ gradients rewritten for CPUs (conv_gradients.py), inference convolutions
 with fewer multiplications (fast_conv.py), both using TensorFlow's padding
 arithmetic (conv_padding.py), bfloat16 compute (precision.py); compute.py
 installs them. Also the benchmark (bench.py), its step profile
-(step_profile.py) and its Keras 3 peer (keras_peer.py).
+(step_profile.py), its Keras 3 peer (keras_peer.py), its PyTorch peer
+(torch_peer.py, optional: runs without TensorFlow) and the GEMM peak
+both measure against (gemm.py).
 """

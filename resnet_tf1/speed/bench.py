@@ -62,20 +62,6 @@ def _timing(label, batch_size, step_seconds, flops):
                   min(step_seconds), max(step_seconds), flops)
 
 
-def gemm_peak(size=4096, repeats=3):
-    """GFLOP/s of NumPy's float32 matrix product (the practical peak of
-    this machine's BLAS), best of `repeats`."""
-    rng = np.random.default_rng(0)
-    a = rng.random((size, size), dtype=np.float32)
-    b = rng.random((size, size), dtype=np.float32)
-    best = float('inf')
-    for _ in range(repeats):
-        started = time.perf_counter()
-        np.matmul(a, b)
-        best = min(best, time.perf_counter() - started)
-    return 2 * size ** 3 / best / 1e9
-
-
 @functools.lru_cache(maxsize=None)
 def forward_macs(model):
     """Per-image MACs of a (frozen, hashable) ModelConfig, counted once from

@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 import data_set
+from resnet_tf1.speed.gemm import gemm_peak
 
 # The default network (data_set.MODEL) as the registry builds it: the
 # tables of nets/resnet.py (IMAGENET_DEPTHS[34], IMAGENET_BASE_DEPTH) and
@@ -293,20 +294,6 @@ class TrainingStep:
         with torch.no_grad():
             torch._foreach_lerp_(self.averages, self.parameters, 1 - decay)
         return cross_entropy.detach()
-
-
-def gemm_peak(size=4096, repeats=3):
-    """GFLOP/s of NumPy's float32 matrix product, best of `repeats`: the
-    same measurement as speed/bench.py's (which imports TensorFlow)."""
-    rng = np.random.default_rng(0)
-    a = rng.random((size, size), dtype=np.float32)
-    b = rng.random((size, size), dtype=np.float32)
-    best = float('inf')
-    for _ in range(repeats):
-        started = time.perf_counter()
-        np.matmul(a, b)
-        best = min(best, time.perf_counter() - started)
-    return 2 * size ** 3 / best / 1e9
 
 
 def label_of(channels_last, compiled):
