@@ -610,7 +610,10 @@ def toeplitz_training_conv(inputs, kernel):
     this step, and both gradients in the same form
     (`toeplitz_input_gradient`, `toeplitz_filter_gradient`: 9 products
     each instead of the tap form's 16) reusing the forward pass'
-    transformed kernel and inputs."""
+    transformed kernel and inputs. On 2x2x512 at batch 100 measured
+    1.3-1.4x the tap form (`training_formulation`), short of 16/9: its
+    products are smaller (the filter gradient's inner dimension is the
+    batch)."""
 
     @tf.custom_gradient
     def conv(inputs, kernel):
@@ -730,19 +733,23 @@ def inference_formulation(input_size, kernel_size, stride, padding='SAME',
 
 def training_formulation(input_size, kernel_size, stride, padding='SAME',
                          dtype=tf.float32, data_format='NHWC', rate=1):
-    """'dense' (computed tap by tap: `tap_training_conv`), 'winograd'
-    (`winograd_training_conv`) or 'tf' for a conv of a training graph,
-    forward pass and both gradients.
+    """'toeplitz' (`toeplitz_training_conv`), 'dense' (computed tap by
+    tap: `tap_training_conv`), 'winograd' (`winograd_training_conv`) or
+    'tf' for a conv of a training graph, forward pass and both gradients.
 
-    `formulation()`'s rule, and Winograd up to 2x2 tiles (maps up to 8x8)
-    rather than one: a training step costs the forward pass and both
-    gradients, all three in the Winograd domain, and with two tiles per
-    axis the dense transforms stay small. Measured at batch 100 (forward
-    + both gradients of one conv, ms, alternating with TF's forward and
-    conv_gradients' direct gradients, on a busy machine): 7x7x128 182 ->
-    116, 4x4x256 270 -> 155, 2x2x512 204 -> 58 (dense tap by tap; with
-    the dense matrix built every step, 193). Not on 14x14 maps: 16 tiles
-    make the transforms cost as much as the conv.
+    `inference_formulation()`'s rule (toeplitz on 2x2 maps under a SAME
+    3x3 stride-1 kernel, the rest of the dense class tap by tap), and
+    Winograd up to 2x2 tiles (maps up to 8x8) rather than one: a training
+    step costs the forward pass and both gradients, all three in the
+    Winograd domain, and with two tiles per axis the dense transforms stay
+    small. Measured at batch 100 (forward + both gradients of one conv,
+    ms, alternating with TF's forward and conv_gradients' direct
+    gradients, on a busy machine): 7x7x128 182 -> 116, 4x4x256 270 ->
+    155, 2x2x512 204 -> 58 (dense tap by tap; with the dense matrix built
+    every step, 193); 2x2x512 tap by tap against toeplitz, alternating
+    (load 6-10 on 2 cores): 108 -> 81 and 168 -> 122 (1.33x, 1.38x).
+    Not on 14x14 maps: 16 tiles make the transforms cost as much as the
+    conv.
     """
     choice = inference_formulation(input_size, kernel_size, stride, padding,
                                    dtype, data_format, rate)
