@@ -130,6 +130,9 @@ def test_bench_layers_covers_every_conv():
     assert rows[1].winograd_forward > 0                 # 14x14, not used
     assert rows[-1].dense_forward > 0 and rows[-1].winograd_forward > 0
     assert rows[-1].toeplitz_forward > 0 and rows[1].toeplitz_forward is None
+    # Training's own gradient forms: Toeplitz on the 2x2 maps.
+    assert rows[-1].small_map_input_gradient > 0
+    assert rows[-1].small_map_filter_gradient > 0
     forward_only = bench.time_layers(tiny_train_config(batch_size=2),
                                      steps=1, warmup=0, gradients=False)
     assert forward_only[-1].stock_input_gradient is None
@@ -178,6 +181,9 @@ def test_step_profile_names_stages_and_kinds():
                 '_FusedConv2D') == 'forward conv'
     assert kind('gradients/resnet34/block4/unit_1/conv2/IdentityN_grad/'
                 'input_gradient/MatMul', 'MatMul') == 'input gradient'
+    # The formulations' transforms count with their forward conv.
+    assert kind('resnet34/block4/unit_2/conv1/toeplitz/transpose',
+                'Transpose') == 'forward conv'
     assert kind('gradients/resnet34/block1/unit_1/conv1/Conv2D_grad/'
                 'Conv2DBackpropFilter', 'Conv2DBackpropFilter') == (
                     'filter gradient')

@@ -1,5 +1,6 @@
-"""Training's fewer-multiplication forms (Winograd F(4x4, 3x3), dense) give
-TensorFlow's numbers: forward, both gradients, and seeded training steps."""
+"""Training's fewer-multiplication forms (Winograd F(4x4, 3x3), Toeplitz
+F(2, 2), dense) give TensorFlow's numbers: forward, both gradients, and
+seeded training steps."""
 
 import contextlib
 
@@ -118,6 +119,8 @@ DENSE_TRAINING_SHAPES = [
 def _training_conv(form, inputs, kernel, stride, padding):
     if form == 'winograd':
         return fast_conv.winograd_training_conv(inputs, kernel, padding)
+    if form == 'toeplitz':
+        return fast_conv.toeplitz_training_conv(inputs, kernel)
     return fast_conv.tap_training_conv(inputs, kernel, stride, padding)
 
 
@@ -134,7 +137,7 @@ def test_training_forms_equal_tensorflow(size, kernel_size, stride, c_in,
                        stride)
     form = fast_conv.training_formulation(
         x.shape[1:3], (kernel_size, kernel_size), stride, padding)
-    assert form in ('winograd', 'dense')
+    assert form in ('winograd', 'toeplitz', 'dense')
     with tf.Graph().as_default():
         # The batch is unknown when the graph is built, as in training.
         images = tf1.placeholder(tf.float32, (None,) + x.shape[1:])
@@ -154,9 +157,54 @@ def test_training_forms_equal_tensorflow(size, kernel_size, stride, c_in,
                                    atol=2e-6 * scale * max(c_in, c_out))
 
 
+# (batch, channels in, channels out): the Toeplitz form's class (3x3 SAME
+# stride 1 on 2x2 maps), batch 1, odd batches and a training-sized one.
+TOEPLITZ_SHAPES = [(1, 3, 5), (3, 16, 16), (7, 5, 2), (101, 32, 24)]
+
+
+@pytest.mark.parametrize('batch,c_in,c_out', TOEPLITZ_SHAPES)
+def test_toeplitz_training_conv_equals_tensorflows_kernels(batch, c_in,
+                                                           c_out):
+    """The Toeplitz form's forward pass against Conv2D, its input and
+    filter gradients (through tf.gradients, as training takes them)
+    against TensorFlow's Conv2DBackpropInput and Conv2DBackpropFilter."""
+    x, w, dy = _arrays(2, c_in, c_out, 'SAME', batch)
+    with tf.Graph().as_default():
+        # The batch is unknown when the graph is built, as in training.
+        images = tf1.placeholder(tf.float32, (None, 2, 2, c_in))
+        kernel = tf.constant(w)
+        strides = [1, 1, 1, 1]
+        expected = [
+            tf.nn.conv2d(images, kernel, strides, 'SAME'),
+            tf1.nn.conv2d_backprop_input(tf.shape(images), kernel, dy,
+                                         strides, 'SAME'),
+            tf1.nn.conv2d_backprop_filter(images, w.shape, dy, strides,
+                                          'SAME')]
+        outputs = fast_conv.toeplitz_training_conv(images, kernel)
+        forms = [outputs] + tf.gradients(outputs, [images, kernel],
+                                         grad_ys=tf.constant(dy))
+        types = {op.type for op in tf1.get_default_graph().get_operations()
+                 if '/toeplitz/' in op.name or 'gradient/' in op.name}
+        with tf1.Session() as session:
+            expected, values = session.run([expected, forms], {images: x})
+    # The form is matrix products only, none of TF's conv kernels.
+    assert 'MatMul' in types and not types & {
+        'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'}
+    # Coefficients 0 and +-1 only: summation order, ~1e-7 of the range.
+    for value, reference in zip(values, expected):
+        assert value.shape == reference.shape
+        np.testing.assert_allclose(value, reference, rtol=0,
+                                   atol=1e-6 * np.abs(reference).max())
+
+
 def test_training_formulation_by_shape():
     rule = fast_conv.training_formulation
-    assert rule((2, 2), (3, 3), 1) == 'dense'
+    assert rule((2, 2), (3, 3), 1) == 'toeplitz'
+    # The rest of the dense class stays tap by tap.
+    assert rule((2, 2), (3, 3), 1, 'VALID') == 'tf'
+    assert rule((2, 2), (3, 3), 2) == 'dense'
+    assert rule((1, 1), (3, 3), 1) == 'dense'
+    assert rule((2, 2), (3, 3), 1, dtype=tf.float16) == 'tf'
     assert rule((4, 4), (3, 3), 1) == 'winograd'
     assert rule((7, 7), (3, 3), 1) == 'winograd'
     # 16 tiles: the transforms would cost as much as the conv.
@@ -228,17 +276,17 @@ def test_auto_places_the_cpu_forms_by_device(monkeypatch, device, gpus,
     assert all(tf.DeviceSpec.from_string(op.device).device_type ==
                device_type for op in ops if op.type == 'Conv2D')
     winograd = [op for op in ops if '/winograd/' in op.name]
-    dense = [op for op in ops if '/dense/' in op.name]
+    toeplitz = [op for op in ops if '/toeplitz/' in op.name]
     # conv_gradients' override marks the forward convs it takes over.
     overridden = [op for op in ops if op.type == 'Conv2D' and
                   '_gradient_op_type' in op.node_def.attr]
     stock = {op.type for op in ops} & {'Conv2DBackpropInput',
                                         'Conv2DBackpropFilter'}
     if stock_kernels:
-        assert not winograd and not dense and not overridden
+        assert not winograd and not toeplitz and not overridden
         assert stock == {'Conv2DBackpropInput', 'Conv2DBackpropFilter'}
     else:
-        assert winograd and dense and overridden
+        assert winograd and toeplitz and overridden
 
 
 def test_nchw_networks_keep_tensorflows_convs():
@@ -248,7 +296,7 @@ def test_nchw_networks_keep_tensorflows_convs():
                                          conv_gradients='fast'),
                        '/device:GPU:0')
     assert not [op for op in ops if '/winograd/' in op.name
-                or '/dense/' in op.name]
+                or '/dense/' in op.name or '/toeplitz/' in op.name]
     assert {op.get_attr('data_format') for op in ops
             if op.type == 'Conv2D'} == {b'NCHW'}
 
@@ -286,7 +334,7 @@ def test_seeded_steps_equal_tensorflows_kernels(mnist_data, norm,
         runs['auto'], runs['tf'])
     # The default path really uses the forms on this CPU.
     assert any('/winograd/' in op.name for op in fast_ops)
-    assert any('/dense/' in op.name for op in fast_ops)
+    assert any('/toeplitz/' in op.name for op in fast_ops)
     assert fast_variables.keys() == variables.keys()
     # Winograd F(4x4, 3x3) in float32 errs by ~1e-5 of a result's range
     # where TF's kernels err by ~3e-7 (fast_conv.py): 1e-5 relative is

@@ -278,8 +278,8 @@ def _forward_candidates(inputs, kernel, stride, padding):
 
 def _small_map_gradients(inputs, kernel, grad, stride, padding):
     """form_dx, form_dw: the gradients of the form training computes this
-    conv with (fast_conv.training_formulation: Winograd, or dense tap by
-    tap), if any."""
+    conv with (fast_conv.training_formulation: Winograd, Toeplitz, or
+    dense tap by tap), if any."""
     input_size = tuple(inputs.shape[1:3])
     form = fast_conv.training_formulation(input_size, kernel.shape[:2],
                                           stride, padding)
@@ -289,6 +289,13 @@ def _small_map_gradients(inputs, kernel, grad, stride, padding):
                                                       input_size, padding),
             form_dw=fast_conv.winograd_filter_gradient(inputs, grad,
                                                        padding))
+    if form == 'toeplitz':
+        grad_products = fast_conv.toeplitz_output_gradient(grad)
+        return dict(
+            form_dx=fast_conv.toeplitz_input_gradient(
+                grad_products, fast_conv.toeplitz_kernel(kernel)),
+            form_dw=fast_conv.toeplitz_filter_gradient(
+                fast_conv.toeplitz_input(inputs), grad_products))
     if form == 'dense':
         return dict(
             form_dx=fast_conv.tap_input_gradient(

@@ -16,13 +16,13 @@ small maps of the last two stages (58% of the network's MACs):
   applied as one matmul each. In float32 its results differ from TF's by a
   few 1e-6 of the output's range (coefficients from 1/24 to 8); dense's
   only by summation order.
-* toeplitz (3x3 SAME stride 1 on 2x2 maps, inference): along an axis of
+* toeplitz (3x3 SAME stride 1 on 2x2 maps): along an axis of
   2 pixels the conv is a 2x2 Toeplitz product, 3 multiplications instead
   of 4 (Winograd's minimal F(2, 2)): 9 products of [N, C_in] x
   [C_in, C_out] instead of dense's 16, coefficients 0 and +-1 only.
 
-Which formulation a conv gets is `formulation()` (in inference graphs
-`inference_formulation()`: toeplitz where it says dense on 2x2 maps), a
+Which formulation a conv gets is `formulation()` (in inference and
+training graphs toeplitz where it says dense on 2x2 maps), a
 rule written from timings measured per layer (`python -m resnet_tf1 bench
 --layers` prints them); TensorFlow's own conv stays everywhere else, and
 for anything but float32 NHWC, undilated, SAME/VALID convs.
@@ -38,10 +38,12 @@ Training (`training_formulations()`, `training_formulation()`): the weights
 change every step, so the kernels are rearranged in the step, and the forms
 pay off because both gradients take the same form and reuse the forward
 pass' rearranged kernel and transformed inputs (`winograd_training_conv`;
-`tap_training_conv`, the dense form computed tap by tap over only the
-(input, output) pixel pairs a tap joins, with no matrix built). A training
-step costs three passes, so Winograd serves maps up to 8x8 there (2x2
-tiles), only up to 4x4 in inference.
+`toeplitz_training_conv`, 9 products per pass where the dense form has
+16; `tap_training_conv`, the dense form computed tap by tap over only the
+(input, output) pixel pairs a tap joins, with no matrix built, for the
+rest of the dense class). A training step costs three passes, so
+Winograd serves maps up to 8x8 there (2x2 tiles), only up to 4x4 in
+inference.
 
 How it is installed: the networks call plain `slim.conv2d`, and the code
 that builds a graph (compute.logits) wraps the network in
@@ -502,18 +504,65 @@ def toeplitz_kernel(kernel):
         [9, channels_in, channels_out])
 
 
-def toeplitz_conv(inputs, kernel):
-    """A 3x3 stride-1 SAME conv of NHWC 2x2 `inputs` with
-    `toeplitz_kernel`'s `kernel`: 9 products [N, C_in] x [C_in, C_out]
-    instead of the dense form's 16."""
-    channels_in = inputs.shape[3]
-    transformed = tf.reshape(
+def toeplitz_input(inputs):
+    """The input transform of NHWC 2x2 `inputs`: [9, N, C_in], the
+    multiplications' input combinations."""
+    return tf.reshape(
         tf.matmul(np.kron(TOEPLITZ_BT, TOEPLITZ_BT).astype(np.float32),
-                  _to_pixels(inputs)), [9, -1, channels_in])
+                  _to_pixels(inputs)), [9, -1, inputs.shape[3]])
+
+
+def _toeplitz_output(transformed, kernel):
+    """The 9 products of `toeplitz_input`'s `transformed` inputs with
+    `toeplitz_kernel`'s `kernel`, output-transformed to NHWC 2x2."""
     products = tf.reshape(_per_position(transformed, kernel), [9, -1])
     return _from_pixels(
         tf.matmul(np.kron(TOEPLITZ_AT, TOEPLITZ_AT).astype(np.float32),
                   products), 2, 2, kernel.shape[2])
+
+
+def toeplitz_conv(inputs, kernel):
+    """A 3x3 stride-1 SAME conv of NHWC 2x2 `inputs` with
+    `toeplitz_kernel`'s `kernel`: 9 products [N, C_in] x [C_in, C_out]
+    instead of the dense form's 16."""
+    return _toeplitz_output(toeplitz_input(inputs), kernel)
+
+
+def toeplitz_output_gradient(grad):
+    """The output transform transposed, applied to the output gradient
+    `grad` [N, 2, 2, C_out] of `toeplitz_conv`: the gradient of its 9
+    products, [9, N, C_out]."""
+    return tf.reshape(
+        tf.matmul(np.kron(TOEPLITZ_AT, TOEPLITZ_AT).astype(np.float32),
+                  _to_pixels(grad), transpose_a=True),
+        [9, -1, grad.shape[3]])
+
+
+def toeplitz_input_gradient(grad_products, kernel):
+    """d(loss)/d(inputs) [N, 2, 2, C_in] of `toeplitz_conv` with
+    `toeplitz_kernel`'s `kernel`, given `toeplitz_output_gradient`'s
+    `grad_products`: the forward pass transposed, 9 products
+    [N, C_out] x [C_out, C_in] and the input transform transposed."""
+    products = tf.reshape(
+        _per_position(grad_products, kernel, transpose_b=True), [9, -1])
+    return _from_pixels(
+        tf.matmul(np.kron(TOEPLITZ_BT, TOEPLITZ_BT).astype(np.float32),
+                  products, transpose_a=True), 2, 2, kernel.shape[1])
+
+
+def toeplitz_filter_gradient(transformed, grad_products):
+    """d(loss)/d(kernel) [3, 3, C_in, C_out] of `toeplitz_conv`, given
+    `toeplitz_input`'s `transformed` inputs and
+    `toeplitz_output_gradient`'s `grad_products`: 9 products
+    [C_in, N] x [N, C_out] in the transformed domain, then
+    `toeplitz_kernel`'s 9 -> 3x3 taps map transposed."""
+    channels_in, channels_out = transformed.shape[2], grad_products.shape[2]
+    kernel_grad = _per_position(transformed, grad_products,
+                                transpose_a=True)
+    transform = np.kron(TOEPLITZ_G, TOEPLITZ_G).astype(np.float32)
+    taps = tf.matmul(transform, tf.reshape(
+        kernel_grad, [9, channels_in * channels_out]), transpose_a=True)
+    return tf.reshape(taps, [3, 3, channels_in, channels_out])
 
 
 # ------------------------------------------------------------ training
@@ -548,6 +597,39 @@ def winograd_training_conv(inputs, kernel, padding):
                 kernel_grad = winograd_filter_gradient(
                     inputs, output_grad, padding, transformed=transformed,
                     grad_products=grad_products)
+            return input_grad, kernel_grad
+
+        return outputs, grad
+
+    return conv(inputs, tf.convert_to_tensor(kernel))
+
+
+def toeplitz_training_conv(inputs, kernel):
+    """`toeplitz_conv` of NHWC 2x2 `inputs` (3x3 stride-1 SAME) with the
+    spatial `kernel` [3, 3, C_in, C_out], its Toeplitz kernel computed for
+    this step, and both gradients in the same form
+    (`toeplitz_input_gradient`, `toeplitz_filter_gradient`: 9 products
+    each instead of the tap form's 16) reusing the forward pass'
+    transformed kernel and inputs. On 2x2x512 at batch 100 measured
+    1.3-1.4x the tap form (`training_formulation`), short of 16/9: its
+    products are smaller (the filter gradient's inner dimension is the
+    batch)."""
+
+    @tf.custom_gradient
+    def conv(inputs, kernel):
+        with tf.name_scope('toeplitz'):
+            weights = toeplitz_kernel(kernel)
+            transformed = toeplitz_input(inputs)
+            outputs = _toeplitz_output(transformed, weights)
+
+        def grad(output_grad):
+            output_grad.set_shape(outputs.shape)
+            grad_products = toeplitz_output_gradient(output_grad)
+            with tf.name_scope('input_gradient'):
+                input_grad = toeplitz_input_gradient(grad_products, weights)
+            with tf.name_scope('filter_gradient'):
+                kernel_grad = toeplitz_filter_gradient(transformed,
+                                                       grad_products)
             return input_grad, kernel_grad
 
         return outputs, grad
@@ -651,22 +733,26 @@ def inference_formulation(input_size, kernel_size, stride, padding='SAME',
 
 def training_formulation(input_size, kernel_size, stride, padding='SAME',
                          dtype=tf.float32, data_format='NHWC', rate=1):
-    """'dense' (computed tap by tap: `tap_training_conv`), 'winograd'
-    (`winograd_training_conv`) or 'tf' for a conv of a training graph,
-    forward pass and both gradients.
+    """'toeplitz' (`toeplitz_training_conv`), 'dense' (computed tap by
+    tap: `tap_training_conv`), 'winograd' (`winograd_training_conv`) or
+    'tf' for a conv of a training graph, forward pass and both gradients.
 
-    `formulation()`'s rule, and Winograd up to 2x2 tiles (maps up to 8x8)
-    rather than one: a training step costs the forward pass and both
-    gradients, all three in the Winograd domain, and with two tiles per
-    axis the dense transforms stay small. Measured at batch 100 (forward
-    + both gradients of one conv, ms, alternating with TF's forward and
-    conv_gradients' direct gradients, on a busy machine): 7x7x128 182 ->
-    116, 4x4x256 270 -> 155, 2x2x512 204 -> 58 (dense tap by tap; with
-    the dense matrix built every step, 193). Not on 14x14 maps: 16 tiles
-    make the transforms cost as much as the conv.
+    `inference_formulation()`'s rule (toeplitz on 2x2 maps under a SAME
+    3x3 stride-1 kernel, the rest of the dense class tap by tap), and
+    Winograd up to 2x2 tiles (maps up to 8x8) rather than one: a training
+    step costs the forward pass and both gradients, all three in the
+    Winograd domain, and with two tiles per axis the dense transforms stay
+    small. Measured at batch 100 (forward + both gradients of one conv,
+    ms, alternating with TF's forward and conv_gradients' direct
+    gradients, on a busy machine): 7x7x128 182 -> 116, 4x4x256 270 ->
+    155, 2x2x512 204 -> 58 (dense tap by tap; with the dense matrix built
+    every step, 193); 2x2x512 tap by tap against toeplitz, alternating
+    (load 6-10 on 2 cores): 108 -> 81 and 168 -> 122 (1.33x, 1.38x).
+    Not on 14x14 maps: 16 tiles make the transforms cost as much as the
+    conv.
     """
-    choice = formulation(input_size, kernel_size, stride, padding, dtype,
-                         data_format, rate)
+    choice = inference_formulation(input_size, kernel_size, stride, padding,
+                                   dtype, data_format, rate)
     if choice != 'tf' or input_size[0] is None or input_size[1] is None:
         return choice
     out_h, out_w = conv_padding.output_size(input_size, kernel_size, stride,
@@ -722,7 +808,8 @@ def training_formulations(enabled=True):
     """Inside, the networks' `slim.conv2d` calls are `conv2d` below: the
     faster formulations where `training_formulation()` picks one, their
     kernels rearranged every step and their gradients in the same form
-    (`winograd_training_conv`, `tap_training_conv`). For the code that
+    (`winograd_training_conv`, `toeplitz_training_conv`,
+    `tap_training_conv`). For the code that
     builds training graphs (compute.logits); same variables as slim's.
     Inside `inference_formulations` too, the cached inference form
     wins."""
@@ -803,7 +890,9 @@ def _fast_conv2d(inputs, num_outputs, kernel_size, stride, choice, args,
             regularizer=args['weights_regularizer'],
             trainable=args['trainable'])
         if not cached:
-            if choice == 'dense':
+            if choice == 'toeplitz':
+                outputs = toeplitz_training_conv(inputs, weights)
+            elif choice == 'dense':
                 outputs = tap_training_conv(inputs, weights, stride,
                                             padding)
             else:

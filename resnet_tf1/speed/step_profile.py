@@ -19,8 +19,8 @@ the name scopes `input_gradient` and `filter_gradient` (conv_gradients.py,
 fast_conv.py); TensorFlow's own are `Conv2DBackpropInput` and
 `Conv2DBackpropFilter` ops. Forward convolutions are `Conv2D` ops (or the
 `_FusedConv2D` Grappler makes of a conv, its bias and ReLU) or ops under
-fast_conv.py's formulation scopes (`winograd`, `dense`); the fully
-connected layer's MatMul counts as one.
+fast_conv.py's formulation scopes (`winograd`, `dense`, `toeplitz`); the
+fully connected layer's MatMul counts as one.
 """
 
 import collections
@@ -41,7 +41,7 @@ KINDS = ('forward conv', 'input gradient', 'filter gradient',
 _FORWARD_CONV_OPS = ('Conv2D', '_FusedConv2D', 'MatMul', '_FusedMatMul')
 _STAGE = re.compile(r'(?:^|/)(block\d+)(?:/|$)')
 # fast_conv.py's forward formulations build their ops under these scopes.
-_FORMULATION = re.compile(r'/(winograd|dense)(?:_\d+)?/')
+_FORMULATION = re.compile(r'/(winograd|dense|toeplitz)(?:_\d+)?/')
 
 
 def stage_of(name):
