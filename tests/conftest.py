@@ -65,3 +65,17 @@ def tiny_run(mnist_data, tmp_path_factory):
         finally:
             evaluator.close()
     return model_dir
+
+
+def evaluate_newest(model_dir, split, batch_size):
+    """What eval.py does with `model_dir`, in this process: its newest
+    checkpoint (as resolve_checkpoint finds it) restored into a new
+    inference graph of the EMA weights and evaluated on `split`; the
+    EvalResult."""
+    from resnet_tf1.evaluation import evaluate
+    checkpoint, train_config = evaluate.resolve_checkpoint(str(model_dir))
+    evaluator = evaluate.Evaluator(train_config)
+    try:
+        return evaluator.evaluate(checkpoint, split, batch_size)
+    finally:
+        evaluator.close()

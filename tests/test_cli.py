@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from conftest import MNIST_DIR, REPO_DIR
+from conftest import evaluate_newest
 
 TINY = ['--base_depth', '4', '--batch_size', '8', '--seed', '3',
         '--data_dir', str(MNIST_DIR)]
@@ -230,12 +231,7 @@ def test_eval_prints_its_result_when_the_summary_cannot_be_written(
         raise tf_errors().PermissionDeniedError(
             None, None, '%s: Permission denied' % directory)
 
-    checkpoint, train_config = evaluate.resolve_checkpoint(str(trained_dir))
-    evaluator = evaluate.Evaluator(train_config)
-    try:
-        result = evaluator.evaluate(checkpoint, mnist_data.validation, 5000)
-    finally:
-        evaluator.close()
+    result = evaluate_newest(trained_dir, mnist_data.validation, 5000)
     monkeypatch.setattr(summaries, 'ScalarWriter', read_only)
     warnings = []
     evaluate.write_summary(result, 'validation', warn=warnings.append)

@@ -15,11 +15,11 @@ import pytest
 
 from resnet_tf1 import checkpoints
 from resnet_tf1 import errors
-from resnet_tf1.evaluation import evaluate
 from resnet_tf1.scaling import distributed
 
 from conftest import MNIST_DIR
 from conftest import REPO_DIR
+from conftest import evaluate_newest
 from test_cli import assert_one_line_error
 from test_cli import run
 
@@ -227,12 +227,7 @@ def test_parameter_server_and_two_workers_survive_a_worker_kill(
     assert sum(losses[-10:]) < 0.5 * sum(losses[:10]), losses
     # The chief's checkpoints are ordinary ones: what eval.py does
     # (tests/test_cli.py runs it) reads the last, in this process.
-    checkpoint, train_config = evaluate.resolve_checkpoint(str(model_dir))
-    evaluator = evaluate.Evaluator(train_config)
-    try:
-        result = evaluator.evaluate(checkpoint, mnist_data.test, 1000)
-    finally:
-        evaluator.close()
+    result = evaluate_newest(model_dir, mnist_data.test, 1000)
     assert result.step == steps and result.examples == 10000
     # A trained network, not chance (0.1); with margin: the run is
     # asynchronous around the kill, and one process of the same recipe

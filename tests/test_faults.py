@@ -27,6 +27,7 @@ from resnet_tf1.training import train_op
 
 from conftest import MNIST_DIR
 from conftest import REPO_DIR
+from conftest import evaluate_newest
 from conftest import tiny_train_config
 from test_training import checkpoint_tensors
 from test_training import quiet
@@ -92,14 +93,9 @@ def _evaluated_step(model_dir, mnist_data):
     must succeed; returns the step it restored. (eval.py itself is
     tests/test_cli.py's; here what counts is what the files on disk hold.)
     """
-    checkpoint, train_config = evaluate.resolve_checkpoint(str(model_dir))
-    evaluator = evaluate.Evaluator(train_config)
-    try:
-        return evaluator.evaluate(checkpoint, mnist.Split(
-            mnist_data.validation.images[:100],
-            mnist_data.validation.labels[:100]), 100).step
-    finally:
-        evaluator.close()
+    return evaluate_newest(model_dir, mnist.Split(
+        mnist_data.validation.images[:100],
+        mnist_data.validation.labels[:100]), 100).step
 
 
 def _kill_after(model_dir, log_lines, extra_seconds):
