@@ -14,7 +14,9 @@
 #
 #   STEPS=2000 BASE_DEPTH=16 SEED=0 EVERY=250 (checkpoint, and keep one
 #   for good, every EVERY steps) NETWORKS="plain18 plain34 resnet18
-#   resnet34" PYTHON=python
+#   resnet34" PYTHON=python TRAIN_FLAGS= (more train.py flags, for example
+#   TRAIN_FLAGS="--norm batch" for the paper's batch-normalized networks;
+#   split on spaces)
 set -eu
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -27,6 +29,7 @@ SEED=${SEED:-0}
 EVERY=${EVERY:-250}
 NETWORKS=${NETWORKS:-plain18 plain34 resnet18 resnet34}
 PYTHON=${PYTHON:-python}
+TRAIN_FLAGS=${TRAIN_FLAGS:-}
 
 # Absolute paths: the commands run from the repository's root.
 mkdir -p "$1"
@@ -43,7 +46,7 @@ stamp() {
 
 stamp "degradation study: $NETWORKS, $STEPS steps, --base_depth" \
     "$BASE_DEPTH, --seed $SEED, a checkpoint kept every $EVERY steps," \
-    "in $OUT"
+    "${TRAIN_FLAGS:+flags $TRAIN_FLAGS, }in $OUT"
 set --  # from here on: plot's --model_dir flags, one per network
 for network in $NETWORKS; do
     dir=$OUT/$network
@@ -54,7 +57,7 @@ for network in $NETWORKS; do
     if ! "$PYTHON" train.py --model="$network" --base_depth="$BASE_DEPTH" \
             --steps="$STEPS" --seed="$SEED" --save_every="$EVERY" \
             --keep_checkpoint_every="$EVERY" --model_dir="$dir" \
-            ${DATA_DIR:+"--data_dir=$DATA_DIR"}; then
+            ${DATA_DIR:+"--data_dir=$DATA_DIR"} $TRAIN_FLAGS; then
         stamp "$network: train.py stopped (its error is above)"
     fi
     if tail -n 1 "$dir/eval_test.txt" 2>/dev/null |
