@@ -30,6 +30,12 @@ Commands:
             by side (training cross-entropy, test accuracy), each labelled
             by its network, and a markdown table of where each ended.
             See resnet_tf1/tools/plot.py.
+  signal    --model M [--base_depth D --norm none|batch --data_dir D
+            --batch_size B --seed S]: at initialization, one batch of
+            training images' root mean square after each stage and the
+            cross-entropy gradient of every weight relative to the weight:
+            why a network does (not) learn. See
+            resnet_tf1/tools/init_signal.py.
   migrate-check [--format text|json] PATH...: the TF1 API uses in Python
             files (directories: recursively) that break or change meaning
             on the installed TensorFlow, `path:line: old -> new (section)`,
@@ -65,8 +71,9 @@ flags_core.define_model(shape=True)
 flags_core.define_performance()
 flags_core.define_verbose()
 
-# bench
-flags_core.define_batch_size(help_text='bench: images per training step.')
+# bench, signal
+flags_core.define_batch_size(help_text='bench: images per training step; '
+                             'signal: images measured.')
 flags_core.define_steps(bench.STEPS, 'bench: timed steps per measurement.')
 flags.DEFINE_integer('eval_batch_size', data_set.EVAL_BATCH_SIZE,
                      'bench: images per evaluation batch.')
@@ -104,6 +111,10 @@ flags.DEFINE_string('export_dir', None,
 flags.DEFINE_string('out', None,
                     'plot: the PNG to write; default, for one --model_dir: '
                     '<model_dir>/curves.png.')
+
+# signal
+flags_core.define_data_dir()
+flags.DEFINE_integer('seed', 0, "signal: the graph's random seed.")
 
 # migrate-check
 flags.DEFINE_string('format', 'text', 'migrate-check: text | json.')
@@ -255,6 +266,25 @@ def plot_command():
     print('wrote %s' % out)
 
 
+def signal_command():
+    from resnet_tf1.data import mnist
+    from resnet_tf1 import compute
+    from resnet_tf1.tools import init_signal
+    model = model_config_from_flags()
+    compute.check_devices(model)
+    if FLAGS.batch_size < 1:
+        raise ConfigError('--batch_size must be at least 1, got %d' %
+                          FLAGS.batch_size)
+    train = mnist.load_mnist(FLAGS.data_dir).train
+    if model.image_size != data_set.IMAGE_SIZE or model.channels != 1:
+        raise ConfigError('signal measures on MNIST: --image_size %d '
+                          '--channels 1' % data_set.IMAGE_SIZE)
+    signal = init_signal.measure(model, train.images[:FLAGS.batch_size],
+                                 train.labels[:FLAGS.batch_size],
+                                 FLAGS.seed)
+    print('\n'.join(init_signal.format_signal(model.name, signal)))
+
+
 def migrate_check_command(paths):
     from resnet_tf1.migration import checker
     if FLAGS.format not in ('text', 'json'):
@@ -277,6 +307,7 @@ COMMANDS = {
     'export': export_command,
     'predict': predict_command,
     'plot': plot_command,
+    'signal': signal_command,
     'migrate-check': migrate_check_command,
 }
 TAKES_ARGUMENTS = ('predict', 'migrate-check')
