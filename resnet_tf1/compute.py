@@ -20,7 +20,9 @@ computed:
   where the network's ops go to a GPU, read off a probe op);
 * the faster inference convolutions (`speed/fast_conv.py`), for the
   inference graphs that ask (eval.py's, bench's), never in an export;
-* XLA, when the config says so.
+* XLA, when the config says so;
+* in eval.py's and bench's inference graphs on a CPU, the batch computed
+  as two independent halves (`inference_logits`).
 """
 
 import contextlib
@@ -97,6 +99,45 @@ def logits(train_config, images, is_training, weight_decay=0.0,
             raise ConfigError('cannot build %s with these flags: %s' % (
                 model.name, ' '.join(str(error).split()))) from None
     return tf.cast(network_logits, tf.float32)
+
+
+# An inference batch on a CPU is computed as this many slices side by side:
+# TensorFlow's inter-op pool then overlaps one slice's memory-bound ops
+# (the stem's 28x28x64 maps, pools, transposes, the Winograd transforms)
+# with the other's matrix products. eval.py's graph, ResNet-34 at batch
+# 500 on 2 cores, slices alternating in one process (medians of 6 and 8
+# batches): 364.5 and 389.0 images/s in one slice, 412.5 and 423.4 in 2;
+# 4 and 5 slices 379.8 and 386.3. Each image's logits do not depend on
+# the others', so slicing changes them only by float32 rounding (the
+# products' blocking depends on the batch: 7e-7 apart at batch 7).
+INFERENCE_SLICES = 2
+
+
+def inference_logits(train_config, images, fast_convolutions=False):
+    """`logits` of an inference graph (eval.py's, bench's) for `images`
+    [N, H, W, C] of any N, in INFERENCE_SLICES slices on a CPU (see above)
+    and whole on a GPU, where one large batch keeps the device busy."""
+    graph = tf1.get_default_graph()
+    if on_gpu(graph):
+        return logits(train_config, images, is_training=False,
+                      fast_convolutions=fast_convolutions)
+    size = tf.shape(images)[0]
+    ends = [size * index // INFERENCE_SLICES
+            for index in range(INFERENCE_SLICES + 1)]
+    slices = []
+    for index in range(INFERENCE_SLICES):
+        # The same variables for every slice: the first creates them.
+        with tf1.variable_scope(tf1.get_variable_scope(),
+                                reuse=True if index else None):
+            slices.append(logits(
+                train_config, images[ends[index]:ends[index + 1]],
+                is_training=False, fast_convolutions=fast_convolutions))
+    return tf.concat(slices, 0)
+
+
+def on_gpu(graph):
+    """Whether the ops built next in `graph` run on a GPU."""
+    return conv_gradients.on_gpu(conv_gradients.current_device(graph))
 
 
 def training_convolutions(train_config, graph, is_training):

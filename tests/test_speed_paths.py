@@ -228,3 +228,57 @@ def test_bench_cli_refuses_an_unknown_compared_path_in_one_line():
     assert 'Traceback' not in process.stderr
     assert process.stderr.strip().splitlines()[-1].startswith(
         "error: --compare takes keras or a --conv_gradients value")
+
+
+def _inference(train_config, images, slices, device=None):
+    """Logits of `images` from compute.inference_logits in `slices`
+    slices, seeded weights; with the graph's variable and op counts."""
+    from resnet_tf1 import compute
+    from resnet_tf1.speed import fast_conv
+    graph = tf.Graph()
+    original = compute.INFERENCE_SLICES
+    compute.INFERENCE_SLICES = slices
+    try:
+        with graph.as_default(), tf.device(device):
+            tf1.set_random_seed(3)
+            placeholder = tf1.placeholder(tf.float32, [None, 28, 28, 1])
+            logits = compute.inference_logits(train_config, placeholder,
+                                              fast_convolutions=True)
+    finally:
+        compute.INFERENCE_SLICES = original
+    counts = dict(
+        variables=len(graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)),
+        cached=len(graph.get_collection(fast_conv.CACHED_KERNELS)),
+        convs=sum(op.type == 'Conv2D' for op in graph.get_operations()))
+    if device:
+        return None, counts
+    with tf1.Session(graph=graph) as session:
+        session.run(tf1.global_variables_initializer())
+        session.run(fast_conv.refresh_op())
+        return session.run(logits, {placeholder: images}), counts
+
+
+@pytest.mark.parametrize('batch', [1, 2, 7])
+def test_inference_slices_share_variables_and_predict_alike(mnist_data,
+                                                            batch):
+    train_config = tiny_train_config(base_depth=8)
+    images = mnist_data.test.images[:batch]
+    whole, whole_counts = _inference(train_config, images, 1)
+    halves, halves_counts = _inference(train_config, images, 2)
+    # Same variables and one rearranged kernel per weight, shared by the
+    # slices; each slice has its own ops.
+    assert halves_counts['variables'] == whole_counts['variables']
+    assert halves_counts['cached'] == whole_counts['cached'] > 0
+    assert halves_counts['convs'] == 2 * whole_counts['convs']
+    # A batch of 1 leaves one slice empty.
+    assert halves.shape == whole.shape == (batch, 10)
+    np.testing.assert_allclose(halves, whole, rtol=0,
+                               atol=1e-5 * np.abs(whole).max())
+    np.testing.assert_array_equal(halves.argmax(1), whole.argmax(1))
+
+
+def test_inference_graph_on_a_gpu_is_one_slice():
+    train_config = tiny_train_config(base_depth=8)
+    _, on_cpu = _inference(train_config, None, 2, device='/device:CPU:0')
+    _, on_gpu = _inference(train_config, None, 2, device='/device:GPU:0')
+    assert on_cpu['convs'] == 2 * on_gpu['convs']

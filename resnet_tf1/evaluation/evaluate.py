@@ -66,8 +66,8 @@ class Evaluator:
             self.images, self.labels = inputs.placeholders(model)
             # The precision training computed in (bf16 runs keep float32
             # weights, so the same variables restore either way).
-            logits = compute.logits(
-                train_config, self.images, is_training=False,
+            logits = compute.inference_logits(
+                train_config, self.images,
                 fast_convolutions=inference_convolutions == 'fast')
             # The rearranged kernels fast_conv caches are computed from
             # the restored weights, after each restore.

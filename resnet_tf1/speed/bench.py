@@ -185,8 +185,8 @@ def _inference_graph(train_config, convolutions):
     graph = tf.Graph()
     with graph.as_default():
         images, _ = inputs.placeholders(train_config.model)
-        logits = compute.logits(train_config, images, is_training=False,
-                                fast_convolutions=convolutions == 'fast')
+        logits = compute.inference_logits(
+            train_config, images, fast_convolutions=convolutions == 'fast')
         predictions = tf.argmax(logits, 1)
         session = tf1.Session(config=compute.session_config(train_config))
         session.run(tf1.global_variables_initializer())

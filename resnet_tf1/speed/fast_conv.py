@@ -73,6 +73,8 @@ from resnet_tf1.speed import conv_padding
 tf1 = tf.compat.v1
 
 CACHED_KERNELS = 'resnet_tf1_fast_conv_kernels'
+# (weights name, kind) -> cached kernel, for the ones `cached_kernel` shares.
+_SHARED_KERNELS = 'resnet_tf1_fast_conv_shared_kernels'
 
 # F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 # Networks", 2015, section 4.2; interpolation points 0, +-1, +-2, inf):
@@ -700,12 +702,24 @@ def dense_training_conv(inputs, kernel, stride, padding):
 
 # ------------------------------------------------------------ the layer
 
-def cached_kernel(name, value):
-    """A local variable holding `value`, a rearrangement of the weights;
-    `refresh_op()` recomputes it."""
-    return tf1.Variable(value, trainable=False, name=name,
-                        collections=[tf1.GraphKeys.LOCAL_VARIABLES,
-                                     CACHED_KERNELS])
+def cached_kernel(name, value, weights=None):
+    """A local variable holding `value`, a rearrangement of the weights (a
+    tensor, or a function building it); `refresh_op()` recomputes it. Given
+    the `weights` variable it is computed from, there is one such variable
+    per (weights, name) in a graph: the slices of an inference batch
+    (compute.inference_logits) share it."""
+    graph = tf1.get_default_graph()
+    key = None if weights is None else (weights.op.name, name)
+    for shared_key, variable in graph.get_collection(_SHARED_KERNELS):
+        if shared_key == key:
+            return variable
+    variable = tf1.Variable(value() if callable(value) else value,
+                            trainable=False, name=name,
+                            collections=[tf1.GraphKeys.LOCAL_VARIABLES,
+                                         CACHED_KERNELS])
+    if key is not None:
+        graph.add_to_collection(_SHARED_KERNELS, (key, variable))
+    return variable
 
 
 def refresh_op():
@@ -898,17 +912,19 @@ def _fast_conv2d(inputs, num_outputs, kernel_size, stride, choice, args,
             else:
                 outputs = winograd_training_conv(inputs, weights, padding)
         elif choice == 'dense':
-            matrix = cached_kernel('dense_weights', dense_kernel(
-                weights, (height, width), stride, padding))
+            matrix = cached_kernel('dense_weights', lambda: dense_kernel(
+                weights, (height, width), stride, padding), weights)
             out_h, out_w = conv_padding.output_size(
                 (height, width), kernel_size, stride, padding)
             outputs = dense_conv(inputs, matrix, (out_h, out_w, num_outputs))
         elif choice == 'toeplitz':
             outputs = toeplitz_conv(inputs, cached_kernel(
-                'toeplitz_weights', toeplitz_kernel(weights)))
+                'toeplitz_weights', lambda: toeplitz_kernel(weights),
+                weights))
         else:
             outputs = winograd_conv(inputs, cached_kernel(
-                'winograd_weights', winograd_kernel(weights)), padding)
+                'winograd_weights', lambda: winograd_kernel(weights),
+                weights), padding)
         normalizer_fn = args['normalizer_fn']
         # slim's rule: a normalizer replaces the biases.
         if not normalizer_fn and args['biases_initializer']:
