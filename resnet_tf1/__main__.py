@@ -267,18 +267,18 @@ def plot_command():
 
 
 def signal_command():
-    from resnet_tf1.data import mnist
     from resnet_tf1 import compute
+    from resnet_tf1.data import mnist
     from resnet_tf1.tools import init_signal
     model = model_config_from_flags()
     compute.check_devices(model)
+    if model.image_size != data_set.IMAGE_SIZE or model.channels != 1:
+        raise ConfigError('signal measures on MNIST: --image_size %d '
+                          '--channels 1' % data_set.IMAGE_SIZE)
     if FLAGS.batch_size < 1:
         raise ConfigError('--batch_size must be at least 1, got %d' %
                           FLAGS.batch_size)
     train = mnist.load_mnist(FLAGS.data_dir).train
-    if model.image_size != data_set.IMAGE_SIZE or model.channels != 1:
-        raise ConfigError('signal measures on MNIST: --image_size %d '
-                          '--channels 1' % data_set.IMAGE_SIZE)
     signal = init_signal.measure(model, train.images[:FLAGS.batch_size],
                                  train.labels[:FLAGS.batch_size],
                                  FLAGS.seed)
