@@ -31,13 +31,18 @@ NETWORKS=${NETWORKS:-plain18 plain34 resnet18 resnet34}
 PYTHON=${PYTHON:-python}
 TRAIN_FLAGS=${TRAIN_FLAGS:-}
 
-# Absolute paths: the commands run from the repository's root.
-mkdir -p "$1"
-OUT=$(cd "$1" && pwd)
+# Absolute paths: the commands run from the repository's root. The data
+# directory is checked first, so a wrong one leaves nothing behind.
 DATA_DIR=
 if [ $# -eq 2 ]; then
+    if [ ! -d "$2" ]; then
+        echo "$0: DATA_DIR $2: no such directory" >&2
+        exit 2
+    fi
     DATA_DIR=$(cd "$2" && pwd)
 fi
+mkdir -p "$1"
+OUT=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 
 stamp() {

@@ -105,3 +105,14 @@ def test_a_missing_output_directory_argument_is_one_usage_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count('\n') == 0
     assert 'usage:' in result.stderr and 'OUT_DIR' in result.stderr
+
+
+def test_a_missing_data_directory_is_one_line_and_makes_nothing(tmp_path):
+    out = tmp_path / 'study'
+    result = subprocess.run(['sh', SCRIPT, str(out), str(tmp_path / 'nope')],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count('\n') == 0
+    assert 'DATA_DIR %s: no such directory' % (tmp_path / 'nope') in (
+        result.stderr)
+    assert not out.exists()
