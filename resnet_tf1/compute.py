@@ -113,26 +113,25 @@ def logits(train_config, images, is_training, weight_decay=0.0,
 INFERENCE_SLICES = 2
 
 
-def inference_logits(train_config, images, fast_convolutions=False):
+def inference_logits(train_config, images, fast_convolutions=False,
+                     slices=INFERENCE_SLICES):
     """`logits` of an inference graph (eval.py's, bench's) for `images`
-    [N, H, W, C] of any N, in INFERENCE_SLICES slices on a CPU (see above)
-    and whole on a GPU, where one large batch keeps the device busy."""
-    graph = tf1.get_default_graph()
-    if on_gpu(graph):
+    [N, H, W, C] of any N, in `slices` slices on a CPU (see above) and
+    whole on a GPU, where one large batch keeps the device busy."""
+    if slices == 1 or on_gpu(tf1.get_default_graph()):
         return logits(train_config, images, is_training=False,
                       fast_convolutions=fast_convolutions)
     size = tf.shape(images)[0]
-    ends = [size * index // INFERENCE_SLICES
-            for index in range(INFERENCE_SLICES + 1)]
-    slices = []
-    for index in range(INFERENCE_SLICES):
+    ends = [size * index // slices for index in range(slices + 1)]
+    outputs = []
+    for index in range(slices):
         # The same variables for every slice: the first creates them.
         with tf1.variable_scope(tf1.get_variable_scope(),
                                 reuse=True if index else None):
-            slices.append(logits(
+            outputs.append(logits(
                 train_config, images[ends[index]:ends[index + 1]],
                 is_training=False, fast_convolutions=fast_convolutions))
-    return tf.concat(slices, 0)
+    return tf.concat(outputs, 0)
 
 
 def on_gpu(graph):

@@ -236,16 +236,12 @@ def _inference(train_config, images, slices, device=None):
     from resnet_tf1 import compute
     from resnet_tf1.speed import fast_conv
     graph = tf.Graph()
-    original = compute.INFERENCE_SLICES
-    compute.INFERENCE_SLICES = slices
-    try:
-        with graph.as_default(), tf.device(device):
-            tf1.set_random_seed(3)
-            placeholder = tf1.placeholder(tf.float32, [None, 28, 28, 1])
-            logits = compute.inference_logits(train_config, placeholder,
-                                              fast_convolutions=True)
-    finally:
-        compute.INFERENCE_SLICES = original
+    with graph.as_default(), tf.device(device):
+        tf1.set_random_seed(3)
+        placeholder = tf1.placeholder(tf.float32, [None, 28, 28, 1])
+        logits = compute.inference_logits(train_config, placeholder,
+                                          fast_convolutions=True,
+                                          slices=slices)
     counts = dict(
         variables=len(graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)),
         cached=len(graph.get_collection(fast_conv.CACHED_KERNELS)),
