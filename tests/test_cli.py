@@ -132,8 +132,13 @@ def test_eval_all_checkpoints(trained_dir):
     (['--base_depth', '100000'], ['out of memory', '--base_depth']),
     (['stray'], ['unexpected argument stray']),
 ])
-def test_train_bad_flags(flags, fragments):
-    process = run('train.py', '--steps', 1, *TINY, *flags)
+def test_train_bad_flags(flags, fragments, tmp_path):
+    # A model directory of the test's own, named before the case's flags so
+    # the --model_dir case overrides it: the default MNIST_model in the
+    # repository may hold a user's run (the README's own first command makes
+    # one), which train.py would refuse before reaching the flag at fault.
+    process = run('train.py', '--steps', 1, '--model_dir', tmp_path / 'model',
+                  *TINY, *flags)
     assert_one_line_error(process, *fragments)
 
 
