@@ -26,7 +26,8 @@ setuptools.setup(
     extras_require={
         'tensorboard': TENSORBOARD,
         'plot': PLOT,
-        # The tests read event files through TensorBoard and draw plots.
-        'test': ['pytest', 'hypothesis'] + TENSORBOARD + PLOT,
+        # The tests read event files through TensorBoard and draw plots;
+        # pytest-xdist runs them two at a time (README, Tests: why).
+        'test': ['pytest', 'pytest-xdist', 'hypothesis'] + TENSORBOARD + PLOT,
     },
 )
