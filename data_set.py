@@ -28,6 +28,7 @@ TRAINING_STEPS = 8000
 MOVING_AVERAGE_DECAY = 0.99
 OPTIMIZER = 'gradient_descent'
 MOMENTUM = 0.9               # used with --optimizer momentum only
+RANDOM_SHIFT = 0             # augmentation, in pixels; the article had none
 
 SAVE_EVERY = 100
 KEEP_CHECKPOINT_EVERY = 1000  # kept for good (0: only the 5 newest)

@@ -129,6 +129,9 @@ class TrainConfig:
     seed: Optional[int] = None
     optimizer: str = data_set.OPTIMIZER
     momentum: float = data_set.MOMENTUM
+    # Augmentation: each training image moved by up to this many pixels
+    # down/up and right/left (data/inputs.py); 0 trains on MNIST as given.
+    random_shift: int = data_set.RANDOM_SHIFT
     save_every: int = data_set.SAVE_EVERY
     # A checkpoint at every multiple of this step is kept for good, outside
     # the rotation of the 5 newest (0: none), for curves of a long run.
@@ -179,6 +182,9 @@ class TrainConfig:
                  '|'.join(OPTIMIZERS), self.optimizer)
         _require(0 <= self.momentum < 1,
                  '--momentum must be in [0, 1), got %s', self.momentum)
+        _require(0 <= self.random_shift < self.model.image_size,
+                 '--random_shift must be in [0, %s) (the image size), got %s',
+                 self.model.image_size, self.random_shift)
         _require(self.save_every >= 1,
                  '--save_every must be at least 1, got %s', self.save_every)
         _require(self.keep_checkpoint_every >= 0,

@@ -85,6 +85,10 @@ def define_hyperparameters():
                         'gradient_descent | momentum.')
     flags.DEFINE_float('momentum', _TRAIN['momentum'],
                        'For --optimizer momentum.')
+    flags.DEFINE_integer('random_shift', _TRAIN['random_shift'],
+                         'Augmentation: move each training image by up to '
+                         'this many pixels along each axis, either way, drawn '
+                         'per image and step (zero fill); 0: none.')
 
 
 def define_checkpointing():

@@ -634,6 +634,100 @@ def test_batcher_on_real_training_set(real_mnist):
     assert batcher.epoch_of(429) == 0 and batcher.epoch_of(430) == 1
 
 
+
+# --------------------------------------------------------------------------
+# --random_shift augmentation
+
+
+def shifted_by_hand(image, down, right):
+    """`image` [H, W, C] moved by (down, right), zero-filled, pixel by
+    pixel."""
+    height, width = image.shape[:2]
+    moved = np.zeros_like(image)
+    for row in range(height):
+        for col in range(width):
+            if 0 <= row - down < height and 0 <= col - right < width:
+                moved[row, col] = image[row - down, col - right]
+    return moved
+
+
+def test_shifts_are_seeded_per_step_and_cover_the_range(examples):
+    batcher = inputs.Batcher(*examples, batch_size=5, seed=3, max_shift=2)
+    again = inputs.Batcher(*examples, batch_size=5, seed=3, max_shift=2)
+    other_seed = inputs.Batcher(*examples, batch_size=5, seed=4, max_shift=2)
+    drawn = np.stack([batcher.shifts(step) for step in range(200)])
+    assert drawn.shape == (200, 5, 2) and drawn.dtype == np.int64
+    assert sorted(np.unique(drawn).tolist()) == [-2, -1, 0, 1, 2]
+    # Independent of call order (a resumed run redraws the same shifts).
+    for step in [150, 3, 3, 0, 199]:
+        np.testing.assert_array_equal(again.shifts(step), drawn[step])
+    assert not np.array_equal(other_seed.shifts(0), drawn[0])
+    assert not np.array_equal(drawn[0], drawn[1])
+    # Drawing shifts leaves the batches as they were.
+    plain = inputs.Batcher(*examples, batch_size=5, seed=3)
+    for step in range(10):
+        np.testing.assert_array_equal(batcher.batch(step)[1],
+                                      plain.batch(step)[1])
+
+
+def test_batcher_rejects_a_negative_shift(examples):
+    with pytest.raises(ValueError, match='max_shift must be >= 0, got -1'):
+        inputs.Batcher(*examples, batch_size=2, seed=0, max_shift=-1)
+
+
+def test_shift_images_moves_and_zero_fills(real_mnist):
+    import tensorflow as tf
+    images = real_mnist.test.images[:9]
+    shifts = np.array([[0, 0], [2, 0], [0, -2], [-2, 2], [1, -1], [-1, -2],
+                       [2, 2], [-2, -2], [0, 1]], np.int64)
+    with tf.Graph().as_default():
+        moved = inputs.shift_images(tf.constant(images), tf.constant(shifts),
+                                    max_shift=2)
+        with tf.compat.v1.Session() as session:
+            moved = session.run(moved)
+    assert moved.shape == images.shape and moved.dtype == np.float32
+    for image, (down, right), result in zip(images, shifts, moved):
+        np.testing.assert_array_equal(result,
+                                      shifted_by_hand(image, down, right))
+    np.testing.assert_array_equal(moved[0], images[0])
+
+
+@pytest.mark.parametrize('max_shift', [0, 3])
+def test_both_pipelines_serve_the_same_shifted_batches(real_mnist, max_shift):
+    """What reaches the network, step by step, on the feed and the tf.data
+    path, from a fresh start and from a resumed one."""
+    import tensorflow as tf
+    from resnet_tf1 import config
+    model = config.ModelConfig().resolved()
+    split = real_mnist.train
+    served = {}
+    for name, first_step in [('feed', 0), ('dataset', 0), ('dataset', 4)]:
+        batcher = inputs.Batcher(split.images[:300], split.labels[:300], 16,
+                                 seed=5, max_shift=max_shift)
+        with tf.Graph().as_default():
+            pipeline = inputs.INPUT_PIPELINES[name](model, max_shift)
+            with tf.compat.v1.Session() as session:
+                pipeline.start(session, batcher, first_step)
+                served[name, first_step] = [session.run(
+                    [pipeline.images, pipeline.labels],
+                    pipeline.feed_dict(step)) for step in range(first_step, 7)]
+    for step, (images, labels) in enumerate(served['feed', 0]):
+        raw_images, raw_labels = batcher.batch(step)
+        np.testing.assert_array_equal(labels, raw_labels)
+        if max_shift:
+            expected = [shifted_by_hand(image, *shift) for image, shift in
+                        zip(raw_images, batcher.shifts(step))]
+        else:
+            expected = raw_images
+        np.testing.assert_array_equal(images, expected)
+        for other in [served['dataset', 0][step]] + (
+                [served['dataset', 4][step - 4]] if step >= 4 else []):
+            np.testing.assert_array_equal(other[0], images)
+            np.testing.assert_array_equal(other[1], labels)
+    moved = [not np.array_equal(images, batcher.batch(step)[0])
+             for step, (images, _) in enumerate(served['feed', 0])]
+    assert all(moved) if max_shift else not any(moved)
+
 # --------------------------------------------------------------------------
 # Fuzzing: any file either parses to its declared shape or raises DataError
 # (database=None: every run draws fresh examples instead of replaying saved

@@ -180,6 +180,30 @@ def test_fast_conv_gradients_keep_the_loss_curve(mnist_data, tmp_path, norm):
                                    err_msg=name)
 
 
+def test_random_shift_runs_replay_on_either_pipeline(mnist_data, tmp_path):
+    # An augmented run is as reproducible as a plain one: the tf.data path
+    # trains on the feed path's shifted batches, and a run resumed halfway
+    # ends on the uninterrupted run's checkpoint (shifts are drawn per
+    # (seed, step), not from a stream that a restart would reset).
+    shifted = tiny_train_config(seed=5, steps=4, random_shift=2)
+    straight = loop.train(shifted, str(tmp_path / 'feed'), mnist_data.train,
+                          log=quiet)
+    staged = dataclasses.replace(shifted, input_pipeline='dataset')
+    loop.train(dataclasses.replace(staged, steps=2), str(tmp_path / 'staged'),
+               mnist_data.train, log=quiet)
+    resumed = loop.train(staged, str(tmp_path / 'staged'), mnist_data.train,
+                         log=quiet)
+    assert resumed.losses == straight.losses[2:]
+    a, b = (checkpoint_tensors(str(tmp_path / d)) for d in ('feed', 'staged'))
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    # The shifts reach the network: the first step's loss, taken before
+    # any update, is not the unshifted run's (the shift ops draw no seeds,
+    # so both start from the same weights).
+    plain = loop.train(dataclasses.replace(shifted, random_shift=0, steps=1),
+                       str(tmp_path / 'plain'), mnist_data.train, log=quiet)
+    assert plain.losses[0] != straight.losses[0]
+
 def test_different_seeds_give_different_runs(mnist_data, tmp_path):
     first = loop.train(tiny_train_config(seed=1), str(tmp_path / 'a'),
                        mnist_data.train, log=quiet)
@@ -220,6 +244,9 @@ def test_train_config_json_round_trip():
     ('ema_decay', 1.0, '--ema_decay must be in'),
     ('steps', 0, '--steps must be at least 1'),
     ('optimizer', 'adam', '--optimizer must be one of'),
+    ('random_shift', -1, '--random_shift must be in \\[0, 28\\)'),
+    ('random_shift', 28, '--random_shift must be in \\[0, 28\\) \\(the '
+                         'image size\\), got 28'),
 ])
 def test_out_of_range_settings_name_the_flag(field, value, message):
     with pytest.raises(errors.ConfigError, match=message):

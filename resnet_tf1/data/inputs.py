@@ -9,6 +9,8 @@ graph.
   `--input_pipeline` flag): `FeedInputs`, the article's placeholders fed
   once per step, and `StagedInputs`, tf.data over the split copied into
   the graph once.
+* `--random_shift` augmentation: the Batcher draws each image's shift,
+  `shift_images` applies it in the graph, the same op on either path.
 * `placeholders` are the images and labels of every inference graph; the
   batch size is not in the graph.
 """
@@ -30,14 +32,15 @@ class Batcher:
     .permutation(n)` and batch `step` is stream positions [step *
     batch_size, (step + 1) * batch_size), so a batch may straddle two
     epochs. Because a batch depends only on (seed, step), resuming at step k
-    replays the uninterrupted run.
+    replays the uninterrupted run. With `max_shift`, `shifts(step)` is
+    batch `step`'s augmentation, also a function of (seed, step) only.
     """
 
     # A straddling batch needs two epochs; keeping both means consecutive
     # steps never recompute a permutation.
     _CACHED_EPOCHS = 2
 
-    def __init__(self, images, labels, batch_size, seed):
+    def __init__(self, images, labels, batch_size, seed, max_shift=0):
         if len(images) != len(labels):
             raise ValueError('%d images but %d labels' % (len(images),
                                                           len(labels)))
@@ -46,6 +49,7 @@ class Batcher:
         self.num_examples = len(images)
         self.batch_size = operator.index(batch_size)
         self.seed = operator.index(seed)
+        self.max_shift = operator.index(max_shift)
         if self.num_examples == 0:
             raise ValueError('cannot batch an empty set of examples')
         if not 1 <= self.batch_size <= self.num_examples:
@@ -54,6 +58,9 @@ class Batcher:
                 'examples), got %d' % (self.num_examples, self.batch_size))
         if self.seed < 0:
             raise ValueError('seed must be >= 0, got %d' % self.seed)
+        if self.max_shift < 0:
+            raise ValueError('max_shift must be >= 0, got %d' %
+                             self.max_shift)
         self._permutations = {}
 
     def epoch_of(self, step):
@@ -79,6 +86,17 @@ class Batcher:
                 [indices, self._permutation(first_epoch + 1)[:remainder]])
         return indices.astype(np.int64)
 
+    def shifts(self, step):
+        """int64 [batch_size, 2]: how far `shift_images` moves each image
+        of batch `step`, down and right (negative: up, left), each uniform
+        in [-max_shift, max_shift]."""
+        # spawn_key: a stream of its own, never one of the permutations'.
+        generator = np.random.default_rng(np.random.SeedSequence(
+            [self.seed, self._check_step(step)], spawn_key=(1,)))
+        return generator.integers(-self.max_shift, self.max_shift,
+                                  size=(self.batch_size, 2), endpoint=True,
+                                  dtype=np.int64)
+
     def _check_step(self, step):
         step = operator.index(step)
         if step < 0:
@@ -94,6 +112,22 @@ class Batcher:
             if len(self._permutations) > self._CACHED_EPOCHS:
                 del self._permutations[next(iter(self._permutations))]
         return permutation
+
+
+def shift_images(images, shifts, max_shift):
+    """Moves image i of NHWC `images` by `shifts[i]` = (down, right)
+    pixels, zero-filling what it uncovers (MNIST's background is 0);
+    `shifts` int64 [N, 2], each in [-max_shift, max_shift]. Pure data
+    movement: the same numbers on any device."""
+    height, width = images.shape[1], images.shape[2]
+    padded = tf.pad(images, [[0, 0], [max_shift, max_shift],
+                             [max_shift, max_shift], [0, 0]])
+    # Output row r of image i is padded row max_shift - down_i + r.
+    rows = max_shift - shifts[:, :1] + tf.range(height, dtype=tf.int64)
+    cols = max_shift - shifts[:, 1:] + tf.range(width, dtype=tf.int64)
+    moved_rows = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(moved_rows, cols, axis=2, batch_dims=1,
+                     name='shifted_images')
 
 
 def shard(split, index, count):
@@ -115,10 +149,16 @@ def placeholders(model):
 
 class FeedInputs:
     """The article's input path: placeholders, fed one batch per step from
-    the Batcher in Python."""
+    the Batcher in Python (and, with `max_shift`, its shifts, applied in
+    the graph)."""
 
-    def __init__(self, model):
-        self.images, self.labels = placeholders(model)
+    def __init__(self, model, max_shift=0):
+        self._fed_images, self.labels = placeholders(model)
+        self.images = self._fed_images
+        self._shifts = None
+        if max_shift:
+            self._shifts = tf1.placeholder(tf.int64, [None, 2], name='shifts')
+            self.images = shift_images(self.images, self._shifts, max_shift)
         self._batcher = None
 
     def start(self, session, batcher, first_step):
@@ -127,16 +167,20 @@ class FeedInputs:
 
     def feed_dict(self, step):
         images, labels = self._batcher.batch(step)
-        return {self.images: images, self.labels: labels}
+        feed = {self._fed_images: images, self.labels: labels}
+        if self._shifts is not None:
+            feed[self._shifts] = self._batcher.shifts(step)
+        return feed
 
 
 class StagedInputs:
     """A tf.data path: the whole split is copied into the graph once (at
     `start`), and a prefetching pipeline gathers each step's batch from it
-    by the Batcher's indices, so batches are those of the feed path and
-    nothing crosses feed_dict per step."""
+    by the Batcher's indices (and shifts it by the Batcher's shifts), so
+    batches are those of the feed path and nothing crosses feed_dict per
+    step."""
 
-    def __init__(self, model):
+    def __init__(self, model, max_shift=0):
         shape = [model.image_size, model.image_size, model.channels]
         self._first_step = tf1.placeholder(tf.int64, [], name='first_step')
         self._all_images = tf1.placeholder(tf.float32, [None] + shape,
@@ -145,16 +189,27 @@ class StagedInputs:
                                            name='staged_labels')
         self._batcher = None
 
-        def batch_indices(step):
-            return self._batcher.indices(int(step))
+        def batch_of(step):
+            step = int(step)
+            if max_shift:
+                return (self._batcher.indices(step),
+                        self._batcher.shifts(step))
+            return (self._batcher.indices(step),)
+
+        def gather(indices, shifts=None):
+            indices.set_shape([None])  # numpy_function's outputs have none
+            images = tf.gather(self._all_images, indices)
+            if max_shift:
+                shifts.set_shape([None, 2])
+                images = shift_images(images, shifts, max_shift)
+            return images, tf.gather(self._all_labels, indices)
 
         # Endless, like the Batcher: the loop decides how many batches it
         # takes (a cluster worker may take more than the steps it has left).
         dataset = tf.data.Dataset.range(self._first_step, 2 ** 62).map(
-            lambda step: tf.numpy_function(batch_indices, [step], tf.int64))
-        dataset = dataset.map(lambda indices: (
-            tf.gather(self._all_images, indices),
-            tf.gather(self._all_labels, indices))).prefetch(1)
+            lambda step: tuple(tf.numpy_function(
+                batch_of, [step], [tf.int64] * (2 if max_shift else 1))))
+        dataset = dataset.map(gather).prefetch(1)
         self._iterator = tf1.data.make_initializable_iterator(dataset)
         self.images, self.labels = self._iterator.get_next()
         self.images.set_shape([None] + shape)

@@ -388,7 +388,8 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
         train_config = dataclasses.replace(train_config, seed=0)
     shard = inputs.shard(train_split, task.task_index, workers)
     batcher = inputs.Batcher(shard.images, shard.labels,
-                             train_config.batch_size, train_config.seed)
+                             train_config.batch_size, train_config.seed,
+                             train_config.random_shift)
     session_config = _session_config(train_config, task)
     server = start_server(task, session_config)
 

@@ -47,7 +47,7 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
     with graph.as_default(), tf1.device(device_function):
         tf1.set_random_seed(train_config.seed)
         inputs = inputs_lib.INPUT_PIPELINES[train_config.input_pipeline](
-            train_config.model)
+            train_config.model, train_config.random_shift)
         images, labels = inputs.images, inputs.labels
 
         def build_tower(images, labels):
