@@ -634,7 +634,6 @@ def test_batcher_on_real_training_set(real_mnist):
     assert batcher.epoch_of(429) == 0 and batcher.epoch_of(430) == 1
 
 
-
 # --------------------------------------------------------------------------
 # --random_shift augmentation
 
@@ -727,6 +726,7 @@ def test_both_pipelines_serve_the_same_shifted_batches(real_mnist, max_shift):
     moved = [not np.array_equal(images, batcher.batch(step)[0])
              for step, (images, _) in enumerate(served['feed', 0])]
     assert all(moved) if max_shift else not any(moved)
+
 
 # --------------------------------------------------------------------------
 # Fuzzing: any file either parses to its declared shape or raises DataError

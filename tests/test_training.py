@@ -204,6 +204,7 @@ def test_random_shift_runs_replay_on_either_pipeline(mnist_data, tmp_path):
                        str(tmp_path / 'plain'), mnist_data.train, log=quiet)
     assert plain.losses[0] != straight.losses[0]
 
+
 def test_different_seeds_give_different_runs(mnist_data, tmp_path):
     first = loop.train(tiny_train_config(seed=1), str(tmp_path / 'a'),
                        mnist_data.train, log=quiet)
