@@ -228,6 +228,26 @@ def test_compare_tells_runs_of_one_network_apart_by_directory(tiny_run,
         'resnet34 (%s)' % (tmp_path / 'a'), 'resnet34 (%s)' % (tmp_path / 'b')]
 
 
+def test_compare_title_of_many_runs_stays_inside_the_figure(tiny_run,
+                                                            tmp_path):
+    # Four runs of one network: each label carries its directory, and the
+    # joined names are three times wider than the figure on one line.
+    runs = plot.read_runs([
+        str(run_copy(tiny_run, tmp_path / ('run_with_a_long_name_%d' % index)))
+        for index in range(4)])
+    from matplotlib import figure
+    from matplotlib.backends import backend_agg
+    fig = figure.Figure(figsize=plot.COMPARE_FIGURE_INCHES, dpi=plot.DPI,
+                        layout='constrained')
+    canvas = backend_agg.FigureCanvasAgg(fig)
+    plot._draw_comparison(fig, runs)
+    canvas.draw()
+    title, = fig.texts
+    extent = title.get_window_extent(canvas.get_renderer())
+    assert 0 <= extent.x0 and extent.x1 <= fig.bbox.width, extent
+    assert title.get_text().count('\n') >= 2
+
+
 @pytest.mark.parametrize('case,message', [
     ('no_out', '--out is required with several --model_dir \\(2 given\\)'),
     ('out_not_png', '--out .*c.jpg: must be a .png file'),

@@ -21,6 +21,7 @@ import io
 import os
 import re
 import tempfile
+import textwrap
 
 import tensorflow as tf
 
@@ -31,6 +32,9 @@ from resnet_tf1.errors import ConfigError
 FIGURE_INCHES = (8, 9)
 COMPARE_FIGURE_INCHES = (8, 7)
 DPI = 100
+# A title line's length in characters: about 10 per inch of width at
+# matplotlib's default title size.
+_TITLE_CHARACTERS = COMPARE_FIGURE_INCHES[0] * 10
 # Training logs one batch's loss every --log_every steps, too noisy to
 # tell runs apart: the comparison draws it faint as logged and, over it,
 # smoothed as TensorBoard's slider does (an exponential moving average
@@ -279,8 +283,10 @@ def _draw(fig, title, training, evals):
 def _draw_comparison(fig, runs):
     from matplotlib import ticker
     loss_axes, accuracy_axes = fig.subplots(2, 1, sharex=True)
-    fig.suptitle('%s: training and test' % ', '.join(
-        run.label for run in runs))
+    # Wrapped: with four or more runs the names outgrow the figure's width,
+    # which is fixed (the PNG's size is part of the contract).
+    fig.suptitle(textwrap.fill('%s: training and test' % ', '.join(
+        run.label for run in runs), width=_TITLE_CHARACTERS))
     for index, run in enumerate(runs):
         color = 'C%d' % index
         if 'cross_entropy' in run.training:
