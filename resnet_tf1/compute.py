@@ -122,7 +122,15 @@ def inference_logits(train_config, images, fast_convolutions=False,
         return logits(train_config, images, is_training=False,
                       fast_convolutions=fast_convolutions)
     size = tf.shape(images)[0]
-    ends = [size * index // slices for index in range(slices + 1)]
+    # A batch smaller than `slices` would leave a slice empty, and oneDNN's
+    # fused convolutions on AVX-512 CPUs reject an empty batch ('input
+    # depth must be evenly divisible by filter depth: 1 vs 8', TF 2.21):
+    # such a batch gets zero images appended, whose logits are dropped.
+    # A batch of `slices` or more is not touched.
+    padding = tf.maximum(slices - size, 0)
+    images = tf.pad(images, [[0, padding], [0, 0], [0, 0], [0, 0]])
+    ends = [(size + padding) * index // slices
+            for index in range(slices + 1)]
     outputs = []
     for index in range(slices):
         # The same variables for every slice: the first creates them.
@@ -131,7 +139,7 @@ def inference_logits(train_config, images, fast_convolutions=False,
             outputs.append(logits(
                 train_config, images[ends[index]:ends[index + 1]],
                 is_training=False, fast_convolutions=fast_convolutions))
-    return tf.concat(outputs, 0)
+    return tf.concat(outputs, 0)[:size]
 
 
 def on_gpu(graph):

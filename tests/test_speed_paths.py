@@ -266,7 +266,7 @@ def test_inference_slices_share_variables_and_predict_alike(mnist_data,
     assert halves_counts['variables'] == whole_counts['variables']
     assert halves_counts['cached'] == whole_counts['cached'] > 0
     assert halves_counts['convs'] == 2 * whole_counts['convs']
-    # A batch of 1 leaves one slice empty.
+    # A batch of 1 is padded with a zero image so that no slice is empty.
     assert halves.shape == whole.shape == (batch, 10)
     np.testing.assert_allclose(halves, whole, rtol=0,
                                atol=1e-5 * np.abs(whole).max())
