@@ -70,8 +70,11 @@ def test_towers_give_the_loss_and_gradients_of_one_device(
     for name, gradient in single[2].items():
         scale = np.abs(gradient).max()
         assert scale > 0, name  # every weight gets a gradient
+        # Float32 sums in another order: oneDNN's AVX-512 kernels, whose
+        # blocking depends on the batch, put a bias gradient 1.1e-5 of its
+        # scale off; a wrong gradient is off by the order of the scale.
         np.testing.assert_allclose(towers[2][name], gradient, rtol=0,
-                                   atol=1e-5 * scale, err_msg=name)
+                                   atol=1e-4 * scale, err_msg=name)
 
 
 def test_towers_share_one_set_of_variables_on_the_parameter_device():
