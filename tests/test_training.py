@@ -158,26 +158,38 @@ def test_two_seeded_runs_give_identical_checkpoints(mnist_data, tmp_path,
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
-@pytest.mark.parametrize('norm', ['none', 'batch'])
-def test_fast_conv_gradients_keep_the_loss_curve(mnist_data, tmp_path, norm):
+# Batch norm at a tenth of the article's learning rate: at 0.03 its curve
+# over 8 images is chaotic (measured on an AVX-512 machine, 8 steps):
+# 'direct', which differs from TF's kernels only in float32 summation
+# order, leaves TF's loss curve by 8% (seed 1) and 13% (seed 4), and 'fast'
+# by 0.5% at step 6 of seed 3, the CI failure of issue 16's landing. At 0.003
+# both stay within 3e-6 of it, seeds 1-5. Comparing kernels needs a curve
+# that does not amplify rounding.
+@pytest.mark.parametrize('norm,learning_rate', [('none', 0.03),
+                                                ('batch', 0.003)])
+def test_fast_conv_gradients_keep_the_loss_curve(mnist_data, tmp_path, norm,
+                                                 learning_rate):
     # The rewrite changes only float32 summation order ('fast' also uses
     # Winograd: ~1e-5 of a result's range). 'auto' is 'fast' on a CPU
     # (tests/test_train_formulations.py).
     runs = {}
     for kind in ('fast', 'direct', 'tf'):
         train_config = tiny_train_config(seed=3, steps=6, norm=norm,
+                                         learning_rate=learning_rate,
                                          conv_gradients=kind)
         runs[kind] = loop.train(train_config, str(tmp_path / kind),
                                 mnist_data.train, log=quiet)
-    fast, stock = ([loss for _, loss in runs[kind].losses]
-                   for kind in ('fast', 'tf'))
-    assert len(fast) == 6
-    np.testing.assert_allclose(fast, stock, rtol=1e-5)
-    a, b = (checkpoint_tensors(str(tmp_path / kind))
-            for kind in ('fast', 'tf'))
-    for name in a:
-        np.testing.assert_allclose(a[name], b[name], rtol=1e-4, atol=1e-6,
-                                   err_msg=name)
+    stock = [loss for _, loss in runs['tf'].losses]
+    assert len(stock) == 6
+    stock_checkpoint = checkpoint_tensors(str(tmp_path / 'tf'))
+    for kind in ('fast', 'direct'):
+        np.testing.assert_allclose([loss for _, loss in runs[kind].losses],
+                                   stock, rtol=1e-5, err_msg=kind)
+        checkpoint = checkpoint_tensors(str(tmp_path / kind))
+        assert checkpoint.keys() == stock_checkpoint.keys()
+        for name, value in stock_checkpoint.items():
+            np.testing.assert_allclose(checkpoint[name], value, rtol=1e-4,
+                                       atol=1e-6, err_msg=kind + ' ' + name)
 
 
 def test_random_shift_runs_replay_on_either_pipeline(mnist_data, tmp_path):
