@@ -222,18 +222,24 @@ def test_compare_labels_runs_by_network_and_tabulates_their_ends(
 
 def test_compare_tells_runs_of_one_network_apart_by_directory(tiny_run,
                                                                tmp_path):
-    runs = plot.read_runs([str(run_copy(tiny_run, tmp_path / 'a')),
-                           str(run_copy(tiny_run, tmp_path / 'b'))])
-    assert [run.label for run in runs] == [
-        'resnet34 (%s)' % (tmp_path / 'a'), 'resnet34 (%s)' % (tmp_path / 'b')]
-
-
-def test_compare_title_of_many_runs_stays_inside_the_figure(tiny_run,
-                                                            tmp_path):
-    # Four runs of one network: each label carries its directory, and the
-    # joined names are three times wider than the figure on one line.
+    # By as little of each path as tells them apart: the full paths of
+    # pytest's directories alone outgrew the figure.
     runs = plot.read_runs([
-        str(run_copy(tiny_run, tmp_path / ('run_with_a_long_name_%d' % index)))
+        str(run_copy(tiny_run, tmp_path / 'a')),
+        str(run_copy(tiny_run, tmp_path / 'x' / 'run')),
+        str(run_copy(tiny_run, tmp_path / 'plain', network='plain34')),
+        str(run_copy(tiny_run, tmp_path / 'y' / 'run'))])
+    assert [run.label for run in runs] == [
+        'resnet34 (a)', 'resnet34 (x/run)', 'plain34', 'resnet34 (y/run)']
+
+
+def test_compare_of_many_long_named_runs_stays_inside_the_figure(tiny_run,
+                                                                 tmp_path):
+    # Four runs of one network: the joined labels are three times wider
+    # than the figure on one line, and each legend entry is long.
+    runs = plot.read_runs([
+        str(run_copy(tiny_run, tmp_path / (
+            'a_run_with_a_rather_long_directory_name_%d' % index)))
         for index in range(4)])
     from matplotlib import figure
     from matplotlib.backends import backend_agg
@@ -242,16 +248,23 @@ def test_compare_title_of_many_runs_stays_inside_the_figure(tiny_run,
     canvas = backend_agg.FigureCanvasAgg(fig)
     plot._draw_comparison(fig, runs)
     canvas.draw()
+    renderer = canvas.get_renderer()
     title, = fig.texts
-    extent = title.get_window_extent(canvas.get_renderer())
-    assert 0 <= extent.x0 and extent.x1 <= fig.bbox.width, extent
     assert title.get_text().count('\n') >= 2
+    for artist in [title] + [axes.get_legend() for axes in fig.axes]:
+        extent = artist.get_window_extent(renderer)
+        assert 0 <= extent.x0 and extent.x1 <= fig.bbox.width, extent
+    # The panels keep most of the height (the layout did not collapse them
+    # to make room).
+    assert sum(axes.get_window_extent(renderer).height
+               for axes in fig.axes) > 0.6 * fig.bbox.height
 
 
 @pytest.mark.parametrize('case,message', [
     ('no_out', '--out is required with several --model_dir \\(2 given\\)'),
     ('out_not_png', '--out .*c.jpg: must be a .png file'),
     ('twice', '--model_dir .*a/: given twice'),
+    ('twice_relative', '--model_dir .*a: given twice'),
     ('one_missing', '--model_dir .*missing: No such file or directory'),
     ('no_config', '.*b/train_config.json: cannot read the training config'),
     ('out_in_missing_dir', '--out .*nowhere/c.png: No such file'),
@@ -263,6 +276,7 @@ def test_compare_bad_input_is_one_line_and_writes_nothing(tiny_run, tmp_path,
     b = str(run_copy(tiny_run, tmp_path / 'b'))
     os.remove(os.path.join(b, 'train_config.json'))
     model_dirs = {'twice': [a, a + '/'],
+                  'twice_relative': [a, os.path.relpath(a)],
                   'one_missing': [a, str(tmp_path / 'missing')],
                   'no_config': [a, b]}.get(case, [a, c])
     out = {'no_out': None, 'out_not_png': str(tmp_path / 'c.jpg'),

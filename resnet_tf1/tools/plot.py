@@ -76,9 +76,10 @@ def compare(model_dirs, out):
     _check_out(out)
     seen = set()
     for model_dir in model_dirs:
-        if os.path.normpath(model_dir) in seen:
+        # abspath: 'a', 'a/' and '$PWD/a' are one run.
+        if os.path.abspath(model_dir) in seen:
             raise ConfigError('--model_dir %s: given twice' % model_dir)
-        seen.add(os.path.normpath(model_dir))
+        seen.add(os.path.abspath(model_dir))
     _require_matplotlib()
     runs = read_runs(model_dirs)
     _render(COMPARE_FIGURE_INCHES, out,
@@ -89,16 +90,43 @@ def compare(model_dirs, out):
 def read_runs(model_dirs):
     """[Run] of each directory, labelled by the network its
     train_config.json names (and, for a network named more than once, by
-    the directory too)."""
+    as much of the directory's path as tells those runs apart)."""
     read = []
     for model_dir in model_dirs:
         training, evals = read_run(model_dir)
         name = config_lib.load(model_dir).model.name
         read.append((name, model_dir, training, evals.get('eval_test', {})))
     names = [name for name, *_ in read]
-    return [Run(name if names.count(name) == 1 else '%s (%s)' % (
-        name, model_dir), model_dir, training, test)
-        for name, model_dir, training, test in read]
+    labels = list(names)
+    for name in set(names):
+        indices = [index for index, named in enumerate(names) if named == name]
+        if len(indices) > 1:
+            for index, suffix in zip(indices, distinct_suffixes(
+                    [read[index][1] for index in indices])):
+                labels[index] = '%s (%s)' % (name, suffix)
+    return [Run(label, model_dir, training, test)
+            for label, (_, model_dir, training, test) in zip(labels, read)]
+
+
+def distinct_suffixes(paths):
+    """Each path's shortest trailing part that no other path ends with:
+    runs of one network in /tmp/.../a, /tmp/.../x/run and /tmp/.../y/run
+    are 'a', 'x/run' and 'y/run' in the legend and title (full paths
+    outgrew the fixed-size figure). Paths naming one directory twice are
+    refused before this."""
+    parts = [os.path.abspath(path).split(os.sep) for path in paths]
+
+    def suffix(split, count):
+        return os.sep.join(split[-count:])
+
+    suffixes = []
+    for index, split in enumerate(parts):
+        others = parts[:index] + parts[index + 1:]
+        count = next(count for count in range(1, len(split) + 1)
+                     if all(suffix(split, count) != suffix(other, count)
+                            for other in others))
+        suffixes.append(suffix(split, count))
+    return suffixes
 
 
 def comparison_table(runs):
