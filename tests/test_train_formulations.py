@@ -304,8 +304,8 @@ def test_nchw_networks_keep_tensorflows_convs():
 # (--norm, batch): batch norm's statistics through the forms' outputs and
 # gradients, batch 1 and an odd batch. Batch norm runs at a tenth of the
 # article's learning rate: at 0.03, batch norm over 3 images of this width-4
-# network is chaotic. Measured on an AVX-512 machine (seeds 3, 4, 5, 4
-# steps): 'direct', which differs from TF's kernels only in float32
+# network is chaotic. Measured on an AVX-512 machine (4 steps, seeds 1 and
+# 3-5): 'direct', which differs from TF's kernels only in float32
 # summation order, ends up to 2000x outside the weight tolerance below
 # (seed 5, losses 9% apart), and the forms up to 70x (seed 3: 33x, the CI
 # failure of issue 16's landing). At 0.003 the worst of the same runs uses 7%
