@@ -77,9 +77,10 @@ def compare(model_dirs, out):
     seen = set()
     for model_dir in model_dirs:
         # abspath: 'a', 'a/' and '$PWD/a' are one run.
-        if os.path.abspath(model_dir) in seen:
+        path = os.path.abspath(model_dir)
+        if path in seen:
             raise ConfigError('--model_dir %s: given twice' % model_dir)
-        seen.add(os.path.abspath(model_dir))
+        seen.add(path)
     _require_matplotlib()
     runs = read_runs(model_dirs)
     _render(COMPARE_FIGURE_INCHES, out,
