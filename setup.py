@@ -13,8 +13,9 @@ setuptools.setup(
     version='0.1.0',
     description='TF1-style ResNet training and evaluation on modern '
                 'TensorFlow (tf.compat.v1 + tf-slim)',
-    packages=setuptools.find_packages(include=['resnet_tf1',
-                                               'resnet_tf1.*']),
+    packages=setuptools.find_packages(include=['resnet_tf1', 'resnet_tf1.*',
+                                               'tf1_migrate',
+                                               'tf1_migrate.*']),
     py_modules=['data_set'],
     python_requires='>=3.9',
     install_requires=[

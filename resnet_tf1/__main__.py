@@ -40,7 +40,7 @@ Commands:
             files (directories: recursively) that break or change meaning
             on the installed TensorFlow, `path:line: old -> new (section)`,
             and a summary; exit 1 when something breaks. See
-            docs/MIGRATION.md and resnet_tf1/migration/checker.py.
+            docs/MIGRATION.md and tf1_migrate/checker.py.
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags are shared by every command, so a new command adds its entry
@@ -286,7 +286,7 @@ def signal_command():
 
 
 def migrate_check_command(paths):
-    from resnet_tf1.migration import checker
+    from tf1_migrate import checker
     if FLAGS.format not in ('text', 'json'):
         raise ConfigError('--format must be text or json, got %r' %
                           FLAGS.format)

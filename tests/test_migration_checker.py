@@ -1,4 +1,4 @@
-"""`migrate-check` (resnet_tf1/migration/checker.py) on small TF1 snippets:
+"""`migrate-check` (tf1_migrate/checker.py) on small TF1 snippets:
 aliases, rules, unknown uses, bad input, output formats, the CLI."""
 
 import json
@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from resnet_tf1.migration import checker
+from tf1_migrate import checker
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,6 +1,6 @@
 """Every migration rule, executed on the installed TensorFlow.
 
-For each rule of resnet_tf1/migration/rules.py: its old spelling does what
+For each rule of tf1_migrate/rules.py: its old spelling does what
 the table (and so docs/MIGRATION.md) says, the exact error or the measured
 silent change; its replacement runs, and gives TF1's numbers where
 `same_code` spells TF1's meaning. The programs run once per module, grouped:
@@ -19,9 +19,9 @@ import re
 import numpy as np
 import pytest
 
-from resnet_tf1.migration import docgen
-from resnet_tf1.migration import rules
-from resnet_tf1.migration import runner
+from tf1_migrate import docgen
+from tf1_migrate import rules
+from tf1_migrate import runner
 
 IN_PROCESS = ('graph', 'eager')
 RULE_IDS = ['%s %s' % (rule.name, rule.when or rule.kind)
@@ -148,4 +148,4 @@ def test_committed_doc_tables_are_generated_from_the_rules():
     assert docgen.BLOCK.search(text), 'no rules tables in the doc'
     assert docgen.render(text) == text, (
         'docs/MIGRATION.md is stale: run '
-        'python -m resnet_tf1.migration.docgen')
+        'python -m tf1_migrate.docgen')

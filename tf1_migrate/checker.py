@@ -31,7 +31,7 @@ import inspect
 import json
 import os
 
-from resnet_tf1.migration import rules
+from tf1_migrate import rules
 
 STATUS = {'error': 'breaks', 'silent': 'changes meaning', 'works': 'ok'}
 TOP_LEVEL = {'tensorflow': 'tf', 'tf_slim': 'tf_slim'}

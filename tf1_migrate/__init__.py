@@ -1,4 +1,7 @@
-"""The TF1 -> TensorFlow 2.21 migration reference, as code.
+"""tf1_migrate: the TF1 -> TensorFlow 2.21 migration reference, as code.
+
+Its own package beside resnet_tf1: it imports nothing from the training
+library, so teams can run it on their own code.
 
 rules.py holds the one table of rules (old spelling, what happens on the
 installed TensorFlow, the replacement, the doc section); runner.py executes

@@ -1,6 +1,6 @@
 """Writes the rule tables of docs/MIGRATION.md from rules.py.
 
-    python -m resnet_tf1.migration.docgen
+    python -m tf1_migrate.docgen
 
 The doc's prose is written by hand; each table sits between a
 `<!-- rules: KEY -->` line and an `<!-- end rules -->` line, and is replaced
@@ -13,7 +13,7 @@ what this writes.
 import pathlib
 import re
 
-from resnet_tf1.migration import rules
+from tf1_migrate import rules
 
 DOC_PATH = (pathlib.Path(__file__).resolve().parents[2] / 'docs' /
             'MIGRATION.md')

@@ -6,7 +6,7 @@ installed TensorFlow and reports what each did: ('ok', result) or
 disabled for the whole process) and 'legacy_keras' (TF_USE_LEGACY_KERAS=1,
 read when TensorFlow is imported) need a fresh interpreter, so
 `start_subprocesses` runs all the programs of one environment in one child:
-`python -m resnet_tf1.migration.runner ENV FILE` reads a JSON list of
+`python -m tf1_migrate.runner ENV FILE` reads a JSON list of
 programs from FILE and prints a JSON list of outcomes as its last line.
 """
 
@@ -84,7 +84,7 @@ def start_subprocesses(jobs):
         with programs_file:
             json.dump(programs, programs_file)
         children[env] = (programs_file.name, subprocess.Popen(
-            [sys.executable, '-m', 'resnet_tf1.migration.runner', env,
+            [sys.executable, '-m', 'tf1_migrate.runner', env,
              programs_file.name],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             cwd=REPO_DIR, env=child_env))
