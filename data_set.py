@@ -10,7 +10,7 @@ The norm, shortcut and stem defaults are per network too, in the registry
 norm and the zero-padding shortcut (the paper's option A).
 
 resnet_tf1/config.py's TrainConfig and ModelConfig take their defaults
-from here, and the CLIs' flags (resnet_tf1/flags_core.py) from those.
+from here, and the CLIs' flags (resnet_tf1/cli/flag_groups.py) from those.
 """
 
 MODEL = 'resnet34'
@@ -34,6 +34,10 @@ SAVE_EVERY = 100
 KEEP_CHECKPOINT_EVERY = 1000  # kept for good (0: only the 5 newest)
 LOG_EVERY = 10
 EVAL_BATCH_SIZE = 500
+
+# Seconds a synchronous worker waits for a global step before computing
+# another gradient (--step_timeout).
+STEP_TIMEOUT = 60.0
 
 DATA_DIR = 'MNIST_data'
 MODEL_DIR = 'MNIST_model'

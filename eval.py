@@ -14,23 +14,24 @@ import sys
 from absl import app
 from absl import flags
 
-from resnet_tf1 import cli  # first: quiets TensorFlow before it loads
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.cli import launch  # first: quiets TensorFlow before it loads
 from resnet_tf1 import config
-from resnet_tf1 import flags_core
+from resnet_tf1.cli import flag_groups
 from resnet_tf1.data import mnist
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
 
 import data_set
 
-flags_core.define_model_dir('Where train.py wrote checkpoints.')
-flags_core.define_checkpoint()
-flags_core.define_data_dir()
-flags_core.define_batch_size(
+flag_groups.define_model_dir('Where train.py wrote checkpoints.')
+flag_groups.define_checkpoint()
+flag_groups.define_data_dir()
+flag_groups.define_batch_size(
     data_set.EVAL_BATCH_SIZE,
     'Images per evaluation batch (any size works).')
-flags_core.define_inference_convolutions()
-flags_core.define_verbose()
+flag_groups.define_inference_convolutions()
+flag_groups.define_verbose()
 flags.DEFINE_enum('split', 'test', ['test', 'validation'],
                   'Which split to evaluate.')
 flags.DEFINE_bool('watch', False,
@@ -44,7 +45,7 @@ flags.DEFINE_float('watch_timeout', 3600,
                    'With --watch: give up after this many seconds without a '
                    'new checkpoint.')
 # `--help` lists the shared flags this command defined as its own.
-flags.adopt_module_key_flags(flags_core)
+flags.adopt_module_key_flags(flag_groups)
 
 FLAGS = flags.FLAGS
 
@@ -54,7 +55,7 @@ def _evaluate_all():
         if FLAGS[flag].value:
             raise ConfigError('--all_checkpoints evaluates every checkpoint '
                               'of --model_dir; drop --%s' % flag)
-    config.load(FLAGS.model_dir)  # fail now, not after loading data
+    run_record.load(FLAGS.model_dir)  # fail now, not after loading data
     split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
     evaluate.evaluate_all(
         FLAGS.model_dir, split, FLAGS.batch_size, FLAGS.ema,
@@ -63,7 +64,7 @@ def _evaluate_all():
 
 
 def main(argv):
-    cli.refuse_arguments(argv)
+    launch.refuse_arguments(argv)
 
     def run():
         if FLAGS.batch_size < 1:
@@ -86,7 +87,8 @@ def main(argv):
                 raise ConfigError('--watch_timeout must be a positive '
                                   'number of seconds, got %s' %
                                   FLAGS.watch_timeout)
-            config.load(FLAGS.model_dir)  # fail now, not after loading data
+            # Fail now, not after loading the data.
+            run_record.load(FLAGS.model_dir)
             split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
             evaluate.watch(FLAGS.model_dir, split, FLAGS.batch_size,
                            FLAGS.ema, timeout=FLAGS.watch_timeout,
@@ -109,8 +111,8 @@ def main(argv):
         print(evaluate.format_result(result), flush=True)
         evaluate.write_summary(result, FLAGS.split)
 
-    cli.run(run)
+    launch.run(run)
 
 
 if __name__ == '__main__':
-    app.run(main, flags_parser=cli.parse_flags)
+    app.run(main, flags_parser=launch.parse_flags)

@@ -29,6 +29,7 @@ setuptools.setup(
         'plot': PLOT,
         # The tests read event files through TensorBoard and draw plots;
         # pytest-xdist runs them two at a time (README, Tests: why).
-        'test': ['pytest', 'pytest-xdist', 'hypothesis'] + TENSORBOARD + PLOT,
+        'test': ['pytest', 'pytest-xdist', 'hypothesis', 'import-linter']
+        + TENSORBOARD + PLOT,
     },
 )

@@ -11,23 +11,23 @@ import os
 from absl import app
 from absl import flags
 
-from resnet_tf1 import cli  # first: quiets TensorFlow before it loads
-from resnet_tf1 import flags_core
+from resnet_tf1.cli import launch  # first: quiets TensorFlow before it loads
+from resnet_tf1.cli import flag_groups
 from resnet_tf1.data import mnist
 from resnet_tf1.errors import ConfigError
-from resnet_tf1.scaling import distributed
+from resnet_tf1.training import distributed
 from resnet_tf1.training import loop
 
-flags_core.define_model()
-flags_core.define_hyperparameters()
-flags_core.define_checkpointing()
-flags_core.define_performance()
-flags_core.define_cluster()
-flags_core.define_data_dir()
-flags_core.define_model_dir()
-flags_core.define_verbose()
+flag_groups.define_model()
+flag_groups.define_hyperparameters()
+flag_groups.define_checkpointing()
+flag_groups.define_performance()
+flag_groups.define_cluster()
+flag_groups.define_data_dir()
+flag_groups.define_model_dir()
+flag_groups.define_verbose()
 # `--help` lists the shared flags this command defined as its own.
-flags.adopt_module_key_flags(flags_core)
+flags.adopt_module_key_flags(flag_groups)
 
 FLAGS = flags.FLAGS
 
@@ -39,13 +39,13 @@ def _check_step_timeout():
 
 
 def main(argv):
-    cli.refuse_arguments(argv)
+    launch.refuse_arguments(argv)
 
     def log(line):
         print(line, flush=True)
 
     def run():
-        train_config = flags_core.train_config()
+        train_config = flag_groups.train_config()
         task = distributed.cluster_task(FLAGS.cluster, FLAGS.job_name,
                                         FLAGS.task_index, os.environ)
         if task and task.job_name == 'ps':
@@ -63,8 +63,8 @@ def main(argv):
         print('trained to step %d; checkpoints in %s' %
               (result.step, FLAGS.model_dir))
 
-    cli.run(run)
+    launch.run(run)
 
 
 if __name__ == '__main__':
-    app.run(main, flags_parser=cli.parse_flags)
+    app.run(main, flags_parser=launch.parse_flags)

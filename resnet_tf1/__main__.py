@@ -18,7 +18,7 @@ Commands:
             their steps alternating with the project's), `--layers` times
             every conv's forward formulations and gradients, `--profile`
             where one training step's time goes (speed/step_profile.py).
-            See resnet_tf1/speed/bench.py.
+            See resnet_tf1/bench/bench.py.
   export    --model_dir D --export_dir E [--checkpoint_path P] [--noema]:
             SavedModel in E/<step>/ (TF Serving layout) + frozen_graph.pb,
             from the EMA weights. See resnet_tf1/evaluation/export.py.
@@ -44,7 +44,7 @@ Commands:
 
 A command is a function of the parsed flags registered in `COMMANDS`; the
 model flags are shared by every command, so a new command adds its entry
-and its flag groups here (flags_core.py defines them), and its library code
+and its flag groups here (flag_groups.py defines them), and its library code
 in its own module. Unset model flags take the network's defaults (see
 resnet_tf1/nets/registry.py); bad flags are one line and exit 1.
 """
@@ -55,26 +55,26 @@ import sys
 from absl import app
 from absl import flags
 
-from resnet_tf1 import cli  # first: quiets TensorFlow before it loads
+from resnet_tf1.cli import launch  # first: quiets TensorFlow before it loads
 from resnet_tf1 import config
-from resnet_tf1 import flags_core
+from resnet_tf1.cli import flag_groups
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
-from resnet_tf1.speed import bench
-from resnet_tf1.speed import gemm
-from resnet_tf1.speed import step_profile
+from resnet_tf1.bench import bench
+from resnet_tf1.bench import gemm
+from resnet_tf1.bench import step_profile
 from resnet_tf1.tools import model_summary
 
 import data_set
 
-flags_core.define_model(shape=True)
-flags_core.define_performance()
-flags_core.define_verbose()
+flag_groups.define_model(shape=True)
+flag_groups.define_performance()
+flag_groups.define_verbose()
 
 # bench, signal
-flags_core.define_batch_size(help_text='bench: images per training step; '
+flag_groups.define_batch_size(help_text='bench: images per training step; '
                              'signal: images measured.')
-flags_core.define_steps(bench.STEPS, 'bench: timed steps per measurement.')
+flag_groups.define_steps(bench.STEPS, 'bench: timed steps per measurement.')
 flags.DEFINE_integer('eval_batch_size', data_set.EVAL_BATCH_SIZE,
                      'bench: images per evaluation batch.')
 flags.DEFINE_integer('warmup', bench.WARMUP,
@@ -98,13 +98,13 @@ flags.DEFINE_boolean('layer_gradients', True,
                      "TF's take minutes).")
 flags.DEFINE_boolean('eval_only', False,
                      'bench: time evaluation only, not training.')
-flags_core.define_inference_convolutions(both=True)
+flag_groups.define_inference_convolutions(both=True)
 
 # export, predict, plot
-flags_core.define_model_dir(
+flag_groups.define_model_dir(
     'export: the training directory; plot: a training directory, repeated '
     'to draw several runs in one figure.', multi=True)
-flags_core.define_checkpoint()
+flag_groups.define_checkpoint()
 flags.DEFINE_string('export_dir', None,
                     'export: where version <step>/ goes; predict: an '
                     'export (its newest version) or one version directory.')
@@ -113,20 +113,20 @@ flags.DEFINE_string('out', None,
                     '<model_dir>/curves.png.')
 
 # signal
-flags_core.define_data_dir()
+flag_groups.define_data_dir()
 flags.DEFINE_integer('seed', 0, "signal: the graph's random seed.")
 
 # migrate-check
 flags.DEFINE_string('format', 'text', 'migrate-check: text | json.')
 
 # `--help` lists the shared flags this command defined as its own.
-flags.adopt_module_key_flags(flags_core)
+flags.adopt_module_key_flags(flag_groups)
 
 FLAGS = flags.FLAGS
 
 
 def model_config_from_flags():
-    return flags_core.model_config().resolved()
+    return flag_groups.model_config().resolved()
 
 
 def summary_command():
@@ -172,7 +172,7 @@ def bench_command():
                 FLAGS.inference_convolutions))
     train_config = config.TrainConfig(
         model=model_config_from_flags(), batch_size=FLAGS.batch_size,
-        seed=0, **flags_core.performance_fields()).resolved()
+        seed=0, **flag_groups.performance_fields()).resolved()
     if FLAGS.layers:
         print('\n'.join(bench.format_layers(bench.time_layers(
             train_config, FLAGS.steps, gradients=FLAGS.layer_gradients))))
@@ -267,11 +267,11 @@ def plot_command():
 
 
 def signal_command():
-    from resnet_tf1 import compute
+    from resnet_tf1.compute import model_graph
     from resnet_tf1.data import mnist
     from resnet_tf1.tools import init_signal
     model = model_config_from_flags()
-    compute.check_devices(model)
+    model_graph.check_devices(model)
     if model.image_size != data_set.IMAGE_SIZE or model.channels != 1:
         raise ConfigError('signal measures on MNIST: --image_size %d '
                           '--channels 1' % data_set.IMAGE_SIZE)
@@ -329,8 +329,8 @@ def main(argv):
                               ' '.join(argv[2:]))
         COMMANDS[argv[1]]()
 
-    cli.run(run)
+    launch.run(run)
 
 
 if __name__ == '__main__':
-    app.run(main, flags_parser=cli.parse_flags)
+    app.run(main, flags_parser=launch.parse_flags)

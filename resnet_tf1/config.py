@@ -2,17 +2,16 @@
 
 The CLIs turn flags into these; the library takes nothing else. Field names
 are the flag names, so a validation error names the flag at fault. Training
-writes its `TrainConfig` as JSON beside the checkpoints (`CONFIG_FILENAME`),
-and evaluation rebuilds the network from it instead of asking for the flags
-again.
+writes its `TrainConfig` as JSON beside the checkpoints
+(model_dir/run_record.py), and evaluation rebuilds the network from it
+instead of asking for the flags again.
 
 Default values: the hyper-parameters' come from data_set.py, the one place
-they are written; the flags (flags_core.py) take theirs from these fields.
+they are written; the flags (cli/flag_groups.py) take theirs from these fields.
 """
 
 import dataclasses
 import json
-import os
 import typing
 from typing import Optional
 
@@ -21,7 +20,9 @@ from resnet_tf1.errors import ConfigError
 from resnet_tf1.nets import registry
 from resnet_tf1.nets import units
 
-CONFIG_FILENAME = 'train_config.json'
+# train_config.json's list of the changes resumed runs made
+# (model_dir/run_record.py); not a TrainConfig field.
+HISTORY_KEY = 'history'
 NORMS = ('none', 'batch')
 OPTIMIZERS = ('gradient_descent', 'momentum')
 # How training computes convolutions (speed/conv_gradients.py,
@@ -149,10 +150,10 @@ class TrainConfig:
     # thread per core).
     intra_op_threads: int = 0
     inter_op_threads: int = 0
-    # Towers in this process (scaling/towers.py); `batch_size` is split
+    # Towers in this process (compute/towers.py); `batch_size` is split
     # among them.
     num_devices: int = 1
-    # Workers of a synchronous cluster (scaling/distributed.py), each taking
+    # Workers of a synchronous cluster (training/distributed.py), each taking
     # a batch of `batch_size` per step: one global step consumes
     # batch_size * num_workers examples. Set from the cluster, not a flag.
     num_workers: int = 1
@@ -264,51 +265,3 @@ def _type_problem(instance):
             return '%s is %r, not %s' % (field.name, value, ' or '.join(
                 kind.__name__ for kind in allowed))
     return None
-
-
-# train_config.json's list of the changes resumed runs made (see
-# checkpoints.record_config); not a TrainConfig field.
-HISTORY_KEY = 'history'
-
-
-def save(train_config, model_dir, history=()):
-    """Writes the config beside the checkpoints, atomically, with the
-    `history` of its resumptions if any."""
-    path = os.path.join(model_dir, CONFIG_FILENAME)
-    temporary = path + '.tmp'
-    fields = dataclasses.asdict(train_config)
-    if history:
-        fields[HISTORY_KEY] = list(history)
-    with open(temporary, 'w') as stream:
-        stream.write(json.dumps(fields, indent=2, sort_keys=True) + '\n')
-    os.replace(temporary, path)
-
-
-def load_history(model_dir):
-    """The history list of `model_dir`'s config (empty if none)."""
-    path = os.path.join(model_dir, CONFIG_FILENAME)
-    try:
-        with open(path) as stream:
-            history = json.load(stream).get(HISTORY_KEY, [])
-    except (OSError, ValueError, AttributeError):
-        return []
-    return history if isinstance(history, list) else []
-
-
-def load(model_dir):
-    """Reads the config training saved in `model_dir`."""
-    path = os.path.join(model_dir, CONFIG_FILENAME)
-    try:
-        with open(path) as stream:
-            text = stream.read()
-    except OSError as error:
-        raise ConfigError('%s: cannot read the training config (%s)' %
-                          (path, error.strerror or error)) from None
-    train_config = TrainConfig.from_json(text, source=path)
-    try:
-        return train_config.resolved()
-    except (TypeError, AttributeError) as error:
-        # A value of the wrong type ("batch_size": "8"): the checks compare
-        # it and fail before they can name it.
-        raise ConfigError('%s: not a valid training config (a value has the '
-                          'wrong type: %s)' % (path, error)) from None

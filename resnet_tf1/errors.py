@@ -1,7 +1,7 @@
 """The errors that are the user's input, not the program's bugs.
 
 Each carries a one-line message naming the flag, file, checkpoint or
-address at fault; `cli.run` prints it as `error: <message>` and exits 1.
+address at fault; `launch.run` prints it as `error: <message>` and exits 1.
 This module imports nothing, so any module can raise these without
 pulling in the networks or TensorFlow.
 """

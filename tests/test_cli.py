@@ -99,7 +99,7 @@ def test_eval_options(trained_dir):
 
 
 def test_eval_all_checkpoints(trained_dir):
-    from resnet_tf1 import summaries
+    from resnet_tf1.model_dir import summaries
     process = run('eval.py', '--model_dir', trained_dir, '--data_dir',
                   MNIST_DIR, '--batch_size', 999, '--all_checkpoints',
                   '--split', 'validation', '--noema')
@@ -229,7 +229,7 @@ def test_eval_bad_flags(trained_dir, args, fragments):
 
 def test_eval_prints_its_result_when_the_summary_cannot_be_written(
         trained_dir, mnist_data, monkeypatch, capsys):
-    from resnet_tf1 import summaries
+    from resnet_tf1.model_dir import summaries
     from resnet_tf1.evaluation import evaluate
 
     def read_only(directory, graph=None):

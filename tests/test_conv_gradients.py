@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1.speed import conv_gradients
-from resnet_tf1.speed import conv_padding
+from resnet_tf1.compute import conv_gradients
+from resnet_tf1.compute import conv_padding
 
 from conftest import REPO_DIR
 

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from resnet_tf1 import checkpoints
+from resnet_tf1.model_dir import checkpoints
 from resnet_tf1 import errors
-from resnet_tf1.scaling import distributed
+from resnet_tf1.training import distributed
 
 from conftest import MNIST_DIR
 from conftest import REPO_DIR

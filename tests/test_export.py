@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1 import checkpoints
-from resnet_tf1 import config
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import checkpoints
 from resnet_tf1 import errors
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.evaluation import export
@@ -32,7 +32,7 @@ def exported(mnist_data, tmp_path_factory):
     loop.train(train_config, str(model_dir), mnist_data.train, log=lambda _: 0)
     checkpoint = checkpoints.latest_checkpoint(str(model_dir))
     export_dir = tmp_path_factory.mktemp('export')
-    version_dir = export.export(checkpoint, config.load(str(model_dir)),
+    version_dir = export.export(checkpoint, run_record.load(str(model_dir)),
                                 str(export_dir))
     return model_dir, export_dir, version_dir
 
@@ -52,7 +52,7 @@ def test_exported_model_gives_evals_accuracy(exported, mnist_data):
     serving = tf.saved_model.load(version_dir).signatures['serving_default']
     outputs = serving(images=tf.constant(images))
     classes = outputs['classes'].numpy()
-    evaluator = evaluate.Evaluator(config.load(str(model_dir)))
+    evaluator = evaluate.Evaluator(run_record.load(str(model_dir)))
     result = evaluator.evaluate(checkpoints.latest_checkpoint(str(model_dir)),
                                 mnist_data.test.__class__(images, labels), 100)
     assert result.accuracy == pytest.approx(np.mean(classes == labels))
@@ -167,7 +167,7 @@ def test_export_never_overwrites_a_version(exported):
     model_dir, export_dir, _ = exported
     with pytest.raises(errors.ConfigError, match='version 6 exists'):
         export.export(checkpoints.latest_checkpoint(str(model_dir)),
-                      config.load(str(model_dir)), str(export_dir))
+                      run_record.load(str(model_dir)), str(export_dir))
 
 
 def _write_png(path, image):
@@ -257,7 +257,7 @@ def test_bad_export_and_predict_paths_are_one_clear_error(exported, mnist_data,
     with pytest.raises(errors.ConfigError,
                        match='--export_dir .*a_file: cannot write there'):
         export.export(checkpoints.latest_checkpoint(str(model_dir)),
-                      config.load(str(model_dir)), str(a_file))
+                      run_record.load(str(model_dir)), str(a_file))
     assert a_file.read_text() == 'not a directory'
     corrupt = tmp_path / 'corrupt' / '1'
     corrupt.mkdir(parents=True)

@@ -7,14 +7,14 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import config
+from resnet_tf1.model_dir import run_record
 from resnet_tf1.data import inputs
 from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.nets import registry
 from resnet_tf1.nets import resnet
-from resnet_tf1.speed import conv_padding
-from resnet_tf1.speed import fast_conv
+from resnet_tf1.compute import conv_padding
+from resnet_tf1.compute import fast_conv
 from resnet_tf1.training import loop
 
 from conftest import tiny_train_config
@@ -289,7 +289,7 @@ def test_evaluator_accuracy_is_the_same_with_and_without(mnist_data, tmp_path):
                                      batch_size=32, save_every=20)
     loop.train(train_config, str(tmp_path), mnist_data.train,
                log=lambda _: None)
-    loaded = config.load(str(tmp_path))
+    loaded = run_record.load(str(tmp_path))
     split = mnist.Split(mnist_data.test.images[:500],
                         mnist_data.test.labels[:500])
     fast = evaluate.Evaluator(loaded)
@@ -322,7 +322,7 @@ def test_batch_norm_network_evaluates_the_same(mnist_data, tmp_path):
     train_config = tiny_train_config(steps=3, norm='batch')
     loop.train(train_config, str(tmp_path), mnist_data.train,
                log=lambda _: None)
-    loaded = config.load(str(tmp_path))
+    loaded = run_record.load(str(tmp_path))
     split = mnist.Split(mnist_data.test.images[:200],
                         mnist_data.test.labels[:200])
     checkpoint = str(tmp_path / 'model.ckpt-3')

@@ -15,13 +15,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1 import checkpoints
-from resnet_tf1 import config
+from resnet_tf1.model_dir import sanity
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import lock
+from resnet_tf1.model_dir import checkpoints
 from resnet_tf1 import errors
 from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.evaluation import export
-from resnet_tf1.scaling import distributed
+from resnet_tf1.training import distributed
 from resnet_tf1.training import loop
 from resnet_tf1.training import train_op
 
@@ -332,7 +334,7 @@ def test_milestones_outside_the_state_file_are_legitimate(mnist_data,
 
 def test_a_second_trainer_is_refused(mnist_data, four_steps, tmp_path):
     model_dir = _copy(four_steps, tmp_path)
-    with checkpoints.exclusive(str(model_dir)):
+    with lock.exclusive(str(model_dir)):
         with pytest.raises(errors.ConfigError,
                            match='another trainer .pid %d. is using it' %
                            os.getpid()):
@@ -351,22 +353,22 @@ def test_a_killed_trainers_lock_does_not_block(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, '-c',
          'import sys, time\n'
-         'from resnet_tf1 import checkpoints\n'
-         'with checkpoints.exclusive(sys.argv[1]):\n'
+         'from resnet_tf1.model_dir import checkpoints\n'
+         'with lock.exclusive(sys.argv[1]):\n'
          '    print("locked", flush=True)\n'
          '    time.sleep(3600)\n', str(tmp_path)],
         cwd=REPO_DIR, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == 'locked'
         with pytest.raises(errors.ConfigError, match='pid %d' % holder.pid):
-            with checkpoints.exclusive(str(tmp_path)):
+            with lock.exclusive(str(tmp_path)):
                 pass
     finally:
         holder.kill()
         holder.wait()
     # kill -9 gave the lock back: the kernel drops flock locks with the
     # process.
-    with checkpoints.exclusive(str(tmp_path)):
+    with lock.exclusive(str(tmp_path)):
         pass
 
 
@@ -411,7 +413,7 @@ def test_a_resume_records_what_it_changed(mnist_data, four_steps, tmp_path):
     assert saved['history'] == [{'step': 4, 'changed': {
         'learning_rate': [0.03, 0.01], 'steps': [4, 5]}}]
     # Still a config eval reads.
-    assert config.load(str(model_dir)).learning_rate == 0.01
+    assert run_record.load(str(model_dir)).learning_rate == 0.01
 
 
 def test_a_damaged_config_value_is_one_line(four_steps, tmp_path):
@@ -421,7 +423,7 @@ def test_a_damaged_config_value_is_one_line(four_steps, tmp_path):
                                              '"batch_size": "8"'))
     with pytest.raises(errors.ConfigError,
                        match="batch_size is '8', not int"):
-        config.load(str(model_dir))
+        run_record.load(str(model_dir))
 
 
 @pytest.mark.parametrize('damage', ['missing', 'truncated', 'corrupt'])
@@ -442,7 +444,7 @@ def test_a_damaged_data_file_is_one_line_in_train_eval_and_export(
         assert checkpoints.latest_checkpoint(str(model_dir)).endswith('-2')
     pattern = r'model.ckpt-4: cannot read its data file \(.*\); it is ' \
         r'missing or damaged'
-    train_config = config.load(str(model_dir))
+    train_config = run_record.load(str(model_dir))
     train_graph = train_op.build_train_graph(train_config)
     with tf1.Session(graph=train_graph.graph) as session:
         with pytest.raises(errors.CheckpointError, match=pattern) as error:
@@ -503,7 +505,7 @@ def test_a_diverged_run_keeps_a_sane_checkpoint_and_can_go_on(
     for name, value in checkpoint_tensors(str(tmp_path)).items():
         assert np.all(np.isfinite(value)), name
         if 'global_step' not in name:
-            assert np.max(np.abs(value)) <= checkpoints.MAX_SANE_WEIGHT, name
+            assert np.max(np.abs(value)) <= sanity.MAX_SANE_WEIGHT, name
     # A checkpoint whose weights gave the diverged loss is set aside.
     assert not any(name.endswith('.diverged') and name.startswith(
         os.path.basename(newest) + '.') for name in os.listdir(tmp_path))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1 import config
+from resnet_tf1.model_dir import run_record
 from resnet_tf1 import errors
-from resnet_tf1.speed import bench
-from resnet_tf1.speed import step_profile
+from resnet_tf1.bench import bench
+from resnet_tf1.bench import step_profile
 from resnet_tf1.training import loop
 from resnet_tf1.training import train_op
 
@@ -68,7 +68,7 @@ def test_bf16_checkpoint_restores_in_the_evaluator(mnist_data, tmp_path):
     from resnet_tf1.evaluation import evaluate
     train_config = tiny_train_config(steps=2, precision='bf16')
     loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
-    result = evaluate.Evaluator(config.load(str(tmp_path))).evaluate(
+    result = evaluate.Evaluator(run_record.load(str(tmp_path))).evaluate(
         str(tmp_path / 'model.ckpt-2'), mnist_data.validation, 1000)
     assert result.step == 2 and result.examples == 5000
     assert 0.0 <= result.accuracy <= 1.0
@@ -231,15 +231,15 @@ def test_bench_cli_refuses_an_unknown_compared_path_in_one_line():
 
 
 def _inference(train_config, images, slices, device=None):
-    """Logits of `images` from compute.inference_logits in `slices`
+    """Logits of `images` from model_graph.inference_logits in `slices`
     slices, seeded weights; with the graph's variable and op counts."""
-    from resnet_tf1 import compute
-    from resnet_tf1.speed import fast_conv
+    from resnet_tf1.compute import model_graph
+    from resnet_tf1.compute import fast_conv
     graph = tf.Graph()
     with graph.as_default(), tf.device(device):
         tf1.set_random_seed(3)
         placeholder = tf1.placeholder(tf.float32, [None, 28, 28, 1])
-        logits = compute.inference_logits(train_config, placeholder,
+        logits = model_graph.inference_logits(train_config, placeholder,
                                           fast_convolutions=True,
                                           slices=slices)
     counts = dict(

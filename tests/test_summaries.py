@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from resnet_tf1 import summaries
+from resnet_tf1.model_dir import summaries
 
 TRAINING_TAGS = {'loss', 'cross_entropy', 'learning_rate', 'batch_accuracy',
                  'images_per_second'}

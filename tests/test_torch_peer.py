@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from resnet_tf1.speed import torch_peer
+from resnet_tf1.bench import torch_peer
 
 from conftest import REPO_DIR
 
@@ -26,12 +26,12 @@ def _has(module):
 HAS_TORCH = _has('torch')
 needs_torch = pytest.mark.skipif(
     not HAS_TORCH, reason='torch is not installed (an optional peer, not a '
-                          'dependency; see resnet_tf1/speed/torch_peer.py)')
+                          'dependency; see resnet_tf1/bench/torch_peer.py)')
 
 
 def run_peer(*args):
     return subprocess.run(
-        [sys.executable, '-m', 'resnet_tf1.speed.torch_peer'] + list(args),
+        [sys.executable, '-m', 'resnet_tf1.bench.torch_peer'] + list(args),
         cwd=REPO_DIR, capture_output=True, text=True)
 
 
@@ -71,7 +71,7 @@ def test_spec_pads_as_tensorflows_same():
 def test_peer_imports_without_tensorflow():
     result = subprocess.run(
         [sys.executable, '-c', 'import sys; '
-         'import resnet_tf1.speed.torch_peer; '
+         'import resnet_tf1.bench.torch_peer; '
          'print(sorted(m for m in sys.modules if m.startswith("tensor")))'],
         cwd=REPO_DIR, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1 import compute
-from resnet_tf1 import config
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.compute import model_graph
 from resnet_tf1 import errors
 from resnet_tf1.data import mnist
 from resnet_tf1.evaluation import evaluate
@@ -31,8 +31,8 @@ def one_step(train_config, checkpoint, images, labels, run_train_op=False):
     train_graph = train_op.build_train_graph(train_config)
     gradients = {variable.op.name: gradient
                  for gradient, variable in train_graph.grads_and_vars}
-    with tf1.Session(graph=train_graph.graph,
-                     config=compute.session_config(train_config)) as session:
+    config = model_graph.session_config(train_config)
+    with tf1.Session(graph=train_graph.graph, config=config) as session:
         train_graph.saver.restore(session, checkpoint)
         feed = {train_graph.images: images, train_graph.labels: labels}
         loss, cross_entropy, gradient_values = session.run(
@@ -136,7 +136,7 @@ def test_two_towers_train_repeatably_and_evaluate_as_one_network(
     assert again.losses == first.losses[:3]
     # The checkpoint holds a single network: the evaluator (one device)
     # restores it.
-    evaluator = evaluate.Evaluator(config.load(str(tmp_path / 'a')))
+    evaluator = evaluate.Evaluator(run_record.load(str(tmp_path / 'a')))
     try:
         result = evaluator.evaluate(
             tf1.train.latest_checkpoint(str(tmp_path / 'a')), fixed,

@@ -9,11 +9,11 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
-from resnet_tf1 import compute
+from resnet_tf1.compute import model_graph
 from resnet_tf1.data import inputs
-from resnet_tf1.speed import conv_gradients
-from resnet_tf1.speed import conv_padding
-from resnet_tf1.speed import fast_conv
+from resnet_tf1.compute import conv_gradients
+from resnet_tf1.compute import conv_padding
+from resnet_tf1.compute import fast_conv
 from resnet_tf1.training import train_op
 
 from conftest import tiny_train_config
@@ -238,7 +238,7 @@ def _network_ops(train_config, device):
         if device is not None:
             stack.enter_context(tf1.device(device))
         images, _ = inputs.placeholders(train_config.model)
-        logits = compute.logits(train_config, images, is_training=True)
+        logits = model_graph.logits(train_config, images, is_training=True)
         tf.gradients(tf.reduce_sum(logits), tf1.trainable_variables())
     return graph.get_operations()
 
@@ -388,7 +388,7 @@ def test_override_serves_the_strided_conv_to_two_by_two_tap_by_tap():
 
 
 def test_training_block_installs_its_forms_and_restores_slim_conv2d():
-    """compute.logits nests the blocks: training's forms inside
+    """model_graph.logits nests the blocks: training's forms inside
     training_formulations alone, the cached inference form inside both,
     and slim's own conv2d back once outside."""
     original = slim.conv2d

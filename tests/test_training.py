@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from resnet_tf1 import checkpoints
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import checkpoints
 from resnet_tf1 import config
 from resnet_tf1 import errors
 from resnet_tf1.data import mnist
@@ -228,7 +229,7 @@ def test_different_seeds_give_different_runs(mnist_data, tmp_path):
 def test_unseeded_run_draws_and_saves_a_seed(mnist_data, tmp_path):
     train_config = tiny_train_config(seed=None, steps=1)
     loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
-    assert config.load(str(tmp_path)).seed is not None
+    assert run_record.load(str(tmp_path)).seed is not None
 
 
 def test_model_dir_of_another_model_is_refused(mnist_data, tmp_path):
@@ -268,7 +269,7 @@ def test_out_of_range_settings_name_the_flag(field, value, message):
 
 def test_training_and_evaluation_write_tensorboard_scalars(mnist_data,
                                                            tmp_path):
-    from resnet_tf1 import summaries
+    from resnet_tf1.model_dir import summaries
     train_config = tiny_train_config(steps=4, log_every=2)
     loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
     scalars = summaries.read_scalars(str(tmp_path))

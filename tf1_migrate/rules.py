@@ -1,6 +1,9 @@
 """The migration rules: one table, from which the tests, the doc's tables and
 the checker all read.
 
+Why this module is long: it is the table itself, one entry per rule with
+the two small programs that run it; splitting it would scatter one table.
+
 A rule names one TF1 spelling (`name`, a dotted name as TF1 code writes it;
 a leading '.' is a method of any object), says what the installed
 TensorFlow does with it (`kind`, `happens`) and what to write instead

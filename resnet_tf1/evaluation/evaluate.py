@@ -13,14 +13,14 @@ import time
 
 import tensorflow as tf
 
-from resnet_tf1 import checkpoints
-from resnet_tf1 import compute
-from resnet_tf1 import config as config_lib
-from resnet_tf1 import summaries
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import checkpoints
+from resnet_tf1.compute import model_graph
+from resnet_tf1.model_dir import summaries
 from resnet_tf1.data import inputs
 from resnet_tf1.errors import CheckpointError
 from resnet_tf1.errors import ConfigError
-from resnet_tf1.speed import fast_conv
+from resnet_tf1.compute import fast_conv
 
 tf1 = tf.compat.v1
 
@@ -57,7 +57,7 @@ class Evaluator:
 
     def __init__(self, train_config, use_ema=True,
                  inference_convolutions='fast'):
-        compute.check_devices(train_config.model)
+        model_graph.check_devices(train_config.model)
         self.train_config = train_config
         self.use_ema = use_ema
         self.graph = tf.Graph()
@@ -66,7 +66,7 @@ class Evaluator:
             self.images, self.labels = inputs.placeholders(model)
             # The precision training computed in (bf16 runs keep float32
             # weights, so the same variables restore either way).
-            logits = compute.inference_logits(
+            logits = model_graph.inference_logits(
                 train_config, self.images,
                 fast_convolutions=inference_convolutions == 'fast')
             # The rearranged kernels fast_conv caches are computed from
@@ -78,7 +78,7 @@ class Evaluator:
             self.var_list = variables_to_restore(train_config, use_ema)
             self.saver = tf1.train.Saver(self.var_list)
         self.session = tf1.Session(
-            graph=self.graph, config=compute.session_config(train_config))
+            graph=self.graph, config=model_graph.session_config(train_config))
 
     def close(self):
         self.session.close()
@@ -87,7 +87,7 @@ class Evaluator:
         """Accuracy of `checkpoint` on `split` (a data.mnist.Split)."""
         checkpoints.check_variables(
             checkpoint, self.var_list, 'the %s that %s describes' % (
-                self.train_config.model.name, config_lib.CONFIG_FILENAME))
+                self.train_config.model.name, run_record.CONFIG_FILENAME))
         # Saver.restore takes its eager path unless the graph is the
         # default (checkpoints.restore makes it so).
         checkpoints.restore(self.session, self.saver, checkpoint)
@@ -117,7 +117,7 @@ def resolve_checkpoint(model_dir=None, checkpoint_path=None, log=None):
         if not tf1.train.checkpoint_exists(checkpoint_path):
             raise CheckpointError(
                 '--checkpoint_path %s: no such checkpoint' % checkpoint_path)
-        return checkpoint_path, config_lib.load(
+        return checkpoint_path, run_record.load(
             os.path.dirname(checkpoint_path) or '.')
     if not os.path.isdir(model_dir):
         raise ConfigError('--model_dir %s: no such directory' % model_dir)
@@ -127,7 +127,7 @@ def resolve_checkpoint(model_dir=None, checkpoint_path=None, log=None):
                               model_dir)
     if note and log:
         log(note)
-    return checkpoint, config_lib.load(model_dir)
+    return checkpoint, run_record.load(model_dir)
 
 
 def _warn(line):
@@ -160,7 +160,7 @@ def evaluate_all(model_dir, split, batch_size, use_ema=True, report=print,
     the EvalResults."""
     if not os.path.isdir(model_dir):
         raise ConfigError('--model_dir %s: no such directory' % model_dir)
-    train_config = config_lib.load(model_dir)
+    train_config = run_record.load(model_dir)
     prefixes = checkpoints.all_checkpoints(model_dir)
     if not prefixes:
         raise CheckpointError('--model_dir %s: holds no checkpoint' %
@@ -201,7 +201,7 @@ def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
     """The classic TF1 eval loop: evaluates each new checkpoint of
     `model_dir` as training writes it, until one at the run's final step
     (or `timeout` seconds without a new one). Returns the last EvalResult."""
-    train_config = config_lib.load(model_dir)
+    train_config = run_record.load(model_dir)
     evaluator = Evaluator(train_config, use_ema, inference_convolutions)
     result = None
     try:
@@ -210,7 +210,7 @@ def watch(model_dir, split, batch_size, use_ema=True, timeout=None,
             report(format_result(result))
             write_summary(result, split_name, model_dir)
             # The config is re-read: a resumed run may have raised --steps.
-            if result.step >= config_lib.load(model_dir).steps:
+            if result.step >= run_record.load(model_dir).steps:
                 break
     finally:
         evaluator.close()

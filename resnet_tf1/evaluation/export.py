@@ -29,9 +29,9 @@ import tempfile
 
 import tensorflow as tf
 
-from resnet_tf1 import checkpoints
-from resnet_tf1 import compute
-from resnet_tf1 import config as config_lib
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import checkpoints
+from resnet_tf1.compute import model_graph
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
 
@@ -56,9 +56,9 @@ def _serving_graph(train_config):
         # batched through the same variables.
         with tf1.variable_scope(tf1.get_variable_scope(),
                                 reuse=tf1.AUTO_REUSE):
-            logits = compute.logits(serving_config, images,
+            logits = model_graph.logits(serving_config, images,
                                     is_training=False)
-            logits_uint8 = compute.logits(
+            logits_uint8 = model_graph.logits(
                 serving_config, tf.cast(images_uint8, tf.float32) / 255.0,
                 is_training=False)
         outputs = []
@@ -81,7 +81,7 @@ def export(checkpoint, train_config, export_dir, use_ema=True):
         var_list = evaluate.variables_to_restore(train_config, use_ema)
         checkpoints.check_variables(
             checkpoint, var_list, 'the %s that %s describes' % (
-                train_config.model.name, config_lib.CONFIG_FILENAME))
+                train_config.model.name, run_record.CONFIG_FILENAME))
         saver = tf1.train.Saver(var_list)
         with tf1.Session(graph=graph) as session:
             checkpoints.restore(session, saver, checkpoint)

@@ -164,8 +164,8 @@ def build(model, images, is_training, weight_decay=0.0):
 
     Returns (logits, end_points). Regularization losses go to the graph's
     REGULARIZATION_LOSSES collection, BN updates (when training with batch
-    norm) to UPDATE_OPS. (compute.py opens the arg_scope and calls the
-    network itself, to install how the graph is computed between the two.)
+    norm) to UPDATE_OPS. (compute/model_graph.py opens the arg_scope and calls
+    the network itself, to install how the graph is computed between the two.)
     """
     with slim.arg_scope(arg_scope(model, is_training, weight_decay)):
         return network_fn(model)(images)

@@ -25,7 +25,7 @@ import textwrap
 
 import tensorflow as tf
 
-from resnet_tf1 import config as config_lib
+from resnet_tf1.model_dir import run_record
 from resnet_tf1.errors import ConfigError
 
 # The pictures' sizes: inches * DPI pixels (width, height).
@@ -95,7 +95,7 @@ def read_runs(model_dirs):
     read = []
     for model_dir in model_dirs:
         training, evals = read_run(model_dir)
-        name = config_lib.load(model_dir).model.name
+        name = run_record.load(model_dir).model.name
         read.append((name, model_dir, training, evals.get('eval_test', {})))
     names = [name for name, *_ in read]
     labels = list(names)

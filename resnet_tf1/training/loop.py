@@ -13,9 +13,12 @@ import time
 
 import tensorflow as tf
 
-from resnet_tf1 import checkpoints
-from resnet_tf1 import compute
-from resnet_tf1 import summaries
+from resnet_tf1.model_dir import sanity
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import lock
+from resnet_tf1.model_dir import checkpoints
+from resnet_tf1.compute import model_graph
+from resnet_tf1.model_dir import summaries
 from resnet_tf1.data import inputs
 from resnet_tf1.errors import DataError
 from resnet_tf1.errors import TrainingError
@@ -150,9 +153,9 @@ def check_split(train_config, train_split):
 def save_if_sane(session, train_graph, train_config, model_dir, step,
                  name=None):
     """Saves the checkpoint of `step` unless its weights are not sane
-    (checkpoints.weights_problem): then raises the divergence error, the
+    (sanity.weights_problem): then raises the divergence error, the
     newest checkpoint still being the last sane one."""
-    problem = checkpoints.weights_problem(session, train_graph.graph)
+    problem = sanity.weights_problem(session, train_graph.graph)
     if problem:
         raise diverged_error(train_config, model_dir, step,
                              'the weights diverge: %s' % problem, name)
@@ -176,15 +179,15 @@ def train(train_config, model_dir, train_split, log=print):
     Returns:
         TrainResult(final step, [(step, loss) for every step run]).
 
-    The directory is held for this run only (checkpoints.exclusive), and
+    The directory is held for this run only (lock.exclusive), and
     its config is rewritten only once the checkpoint restored. SIGINT or
     SIGTERM stops after the current step, saving it: a TrainingError names
     the checkpoint. A step whose weights are not sane is never saved.
     """
-    compute.check_devices(train_config.model)
+    model_graph.check_devices(train_config.model)
     check_split(train_config, train_split)
-    with checkpoints.exclusive(model_dir):
-        train_config = checkpoints.prepare_model_dir(model_dir, train_config,
+    with lock.exclusive(model_dir):
+        train_config = run_record.prepare_model_dir(model_dir, train_config,
                                                      log)
         return _train(train_config, model_dir, train_split, log)
 
@@ -194,13 +197,14 @@ def _train(train_config, model_dir, train_split, log):
                              train_config.batch_size, train_config.seed,
                              train_config.random_shift)
     train_graph = train_op.build_train_graph(train_config)
+    session_config = model_graph.session_config(train_config)
     with tf1.Session(graph=train_graph.graph,
-                     config=compute.session_config(train_config)) as session, \
+                     config=session_config) as session, \
             StopSignals() as stop:
         step = checkpoints.restore_or_initialize(
             session, train_graph.saver, model_dir,
             train_config.keep_checkpoint_every)
-        checkpoints.record_config(model_dir, train_config, step)
+        run_record.record_config(model_dir, train_config, step)
         if step:
             log('resuming from step %d in %s' % (step, model_dir))
         train_graph.inputs.start(session, batcher, step)

@@ -11,9 +11,9 @@ import collections
 
 import tensorflow as tf
 
-from resnet_tf1 import compute
+from resnet_tf1.compute import model_graph
 from resnet_tf1.data import inputs as inputs_lib
-from resnet_tf1.scaling import towers
+from resnet_tf1.compute import towers
 
 tf1 = tf.compat.v1
 
@@ -40,7 +40,7 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
     then applies the averaged gradients and the EMA on the chief's behalf.
     Without it the train op is ordered as the module docstring says.
     `device_function` places every op (a cluster's replica_device_setter).
-    The network is computed as `compute.logits` says (conv gradients,
+    The network is computed as `model_graph.logits` says (conv gradients,
     precision, XLA).
     """
     graph = tf.Graph()
@@ -51,7 +51,7 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
         images, labels = inputs.images, inputs.labels
 
         def build_tower(images, labels):
-            logits = compute.logits(train_config, images, is_training=True,
+            logits = model_graph.logits(train_config, images, is_training=True,
                                     weight_decay=train_config.weight_decay)
             cross_entropy = tf.reduce_mean(
                 tf1.nn.sparse_softmax_cross_entropy_with_logits(

@@ -27,14 +27,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from resnet_tf1 import compute
+from resnet_tf1.compute import model_graph
 from resnet_tf1 import config
 from resnet_tf1.data import inputs
 from resnet_tf1.nets import registry
-from resnet_tf1.speed import conv_gradients
-from resnet_tf1.speed import conv_padding
-from resnet_tf1.speed import fast_conv
-from resnet_tf1.speed import step_profile
+from resnet_tf1.compute import conv_gradients
+from resnet_tf1.compute import conv_padding
+from resnet_tf1.compute import fast_conv
+from resnet_tf1.bench import step_profile
 from resnet_tf1.tools import model_summary
 from resnet_tf1.training import train_op
 
@@ -108,7 +108,7 @@ def time_trainings(train_configs, labels, steps=STEPS, warmup=WARMUP):
                                    seed=0)
             session = tf1.Session(
                 graph=train_graph.graph,
-                config=compute.session_config(train_config))
+                config=model_graph.session_config(train_config))
             runs.append((session, train_graph))
             with train_graph.graph.as_default():
                 session.run(tf1.global_variables_initializer())
@@ -146,8 +146,8 @@ def profile_training(train_config, steps=3, warmup=3):
     images, labels = synthetic_batch(train_config.model,
                                      10 * train_config.batch_size)
     batcher = inputs.Batcher(images, labels, train_config.batch_size, seed=0)
-    with tf1.Session(graph=train_graph.graph,
-                     config=compute.session_config(train_config)) as session:
+    config = model_graph.session_config(train_config)
+    with tf1.Session(graph=train_graph.graph, config=config) as session:
         session.run(tf1.global_variables_initializer())
         train_graph.inputs.start(session, batcher, 0)
         step = 0
@@ -185,10 +185,10 @@ def _inference_graph(train_config, convolutions):
     graph = tf.Graph()
     with graph.as_default():
         images, _ = inputs.placeholders(train_config.model)
-        logits = compute.inference_logits(
+        logits = model_graph.inference_logits(
             train_config, images, fast_convolutions=convolutions == 'fast')
         predictions = tf.argmax(logits, 1)
-        session = tf1.Session(config=compute.session_config(train_config))
+        session = tf1.Session(config=model_graph.session_config(train_config))
         session.run(tf1.global_variables_initializer())
         session.run(fast_conv.refresh_op())
     return session, images, predictions
@@ -230,7 +230,7 @@ def time_evaluation(train_config, batch_size, steps=STEPS, warmup=2,
 def time_keras(train_config, steps=STEPS, warmup=WARMUP, label='keras'):
     """Seconds per step of Keras 3 `model.fit` on the same network (see
     keras_peer.py), with Keras' own defaults for compilation."""
-    from resnet_tf1.speed import keras_peer  # imports Keras only when asked
+    from resnet_tf1.bench import keras_peer  # imports Keras only when asked
     return _timing(label, train_config.batch_size,
                    keras_peer.fit_step_seconds(train_config, steps, warmup),
                    training_flops(train_config.model,
@@ -357,7 +357,7 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
             # Reduced to a scalar so that fetching does not time a copy.
             fetches = {key: tf.reduce_sum(tensor)
                        for key, tensor in candidates.items()}
-            with tf1.Session(config=compute.session_config(train_config)) \
+            with tf1.Session(config=model_graph.session_config(train_config)) \
                     as session:
                 session.run(tf1.global_variables_initializer())
                 session.run(fast_conv.refresh_op())

@@ -55,7 +55,7 @@ from absl import flags  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from resnet_tf1 import errors  # noqa: E402
-from resnet_tf1 import flags_core  # noqa: E402
+from resnet_tf1.cli import flag_groups  # noqa: E402
 
 if not VERBOSE:
     # TensorFlow's Python logger: deprecation notices of the TF1 APIs this
@@ -104,11 +104,11 @@ def parse_flags(argv):
     """An absl `flags_parser` (`app.run(main, flags_parser=parse_flags)`)
     that reports a bad or unknown flag as one line and exits 1, where absl's
     own adds a FATAL banner and a help hint; then moves deprecated flags'
-    values to their new names (flags_core.apply_deprecated)."""
+    values to their new names (flag_groups.apply_deprecated)."""
     try:
         remaining = flags.FLAGS(argv)
     except flags.Error as error:
         sys.stderr.write('error: %s\n' % ' '.join(str(error).split()))
         sys.exit(1)
-    flags_core.apply_deprecated()
+    flag_groups.apply_deprecated()
     return remaining

@@ -56,10 +56,13 @@ import threading
 
 import tensorflow as tf
 
-from resnet_tf1 import checkpoints
-from resnet_tf1 import compute
-from resnet_tf1 import summaries
+from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import lock
+from resnet_tf1.model_dir import checkpoints
+from resnet_tf1.compute import model_graph
+from resnet_tf1.model_dir import summaries
 from resnet_tf1.data import inputs
+import data_set
 from resnet_tf1.errors import ClusterError
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.training import loop
@@ -68,9 +71,6 @@ from resnet_tf1.training import train_op
 tf1 = tf.compat.v1
 
 JOBS = ('ps', 'worker')
-# Seconds a worker waits for a global step before computing another
-# gradient (--step_timeout).
-STEP_TIMEOUT = 60.0
 TF_CONFIG = 'TF_CONFIG'
 # Seconds a worker waits for the first global step (see train_worker), as
 # long as a non-chief worker waits for the chief's session.
@@ -333,7 +333,7 @@ def _wait_for_workers(session, dequeue, workers, log, name):
 
 def run_parameter_server(task, train_config, log=print):
     """Serves variables until every worker has said it is done."""
-    server = start_server(task, compute.session_config(train_config))
+    server = start_server(task, model_graph.session_config(train_config))
     graph = tf.Graph()
     with graph.as_default():
         queue = _done_queues(task)[task.task_index]
@@ -348,7 +348,7 @@ def run_parameter_server(task, train_config, log=print):
 
 
 def _session_config(train_config, task):
-    session_config = compute.session_config(train_config)
+    session_config = model_graph.session_config(train_config)
     # A worker talks to the parameter servers and itself only: a peer that
     # is down does not stop it from making sessions.
     session_config.device_filters[:] = [
@@ -357,7 +357,7 @@ def _session_config(train_config, task):
 
 
 def train_worker(train_config, model_dir, train_split, task,
-                 step_timeout=STEP_TIMEOUT, log=print):
+                 step_timeout=data_set.STEP_TIMEOUT, log=print):
     """Trains as worker `task.task_index` until the global step reaches
     `train_config.steps`. Worker 0, the chief, initializes or restores the
     variables and writes checkpoints and summaries to `model_dir`.
@@ -367,7 +367,7 @@ def train_worker(train_config, model_dir, train_split, task,
     """
     if task.task_index == 0:
         # The chief writes the model directory: one at a time.
-        with checkpoints.exclusive(model_dir):
+        with lock.exclusive(model_dir):
             return _train_worker(train_config, model_dir, train_split, task,
                                  step_timeout, log)
     return _train_worker(train_config, model_dir, train_split, task,
@@ -379,9 +379,9 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
     is_chief = task.task_index == 0
     workers = num_workers(task)
     train_config = dataclasses.replace(train_config, num_workers=workers)
-    compute.check_devices(train_config.model)
+    model_graph.check_devices(train_config.model)
     if is_chief:
-        train_config = checkpoints.prepare_model_dir(model_dir, train_config,
+        train_config = run_record.prepare_model_dir(model_dir, train_config,
                                                      log)
     elif train_config.seed is None:
         # Only the data order depends on it (the chief initializes).
@@ -446,7 +446,7 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
             session_creator=creator, hooks=[hook]) as session:
         step = int(session.run(train_graph.global_step))
         if is_chief:
-            checkpoints.record_config(model_dir, train_config, step)
+            run_record.record_config(model_dir, train_config, step)
         log('%s: starting at step %d' % (name, step))
         train_graph.inputs.start(session, batcher, step)
         if step == 0 and is_chief:

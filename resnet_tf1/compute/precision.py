@@ -10,8 +10,8 @@ slim's layers apply their regularizer to what the getter returns (the
 cast), so inside the block the weights regularizers of the enclosing
 arg_scope (the network family's, keyed on slim.conv2d and
 slim.fully_connected) are wrapped to look through the cast to the float32
-weights. The networks know nothing of this: compute.py opens this block
-between the family's arg_scope and the network.
+weights. The networks know nothing of this: compute/model_graph.py opens
+this block between the family's arg_scope and the network.
 The images are cast once at the network's input and the logits back to
 float32 before the loss. bfloat16 keeps float32's exponent range, so no
 loss scaling is needed (float16 would need it; it is not offered).

@@ -43,8 +43,8 @@ import contextlib
 
 import tensorflow as tf
 
-from resnet_tf1.speed import conv_padding
-from resnet_tf1.speed import fast_conv
+from resnet_tf1.compute import conv_padding
+from resnet_tf1.compute import fast_conv
 
 tf1 = tf.compat.v1
 

@@ -9,7 +9,7 @@ come from data_set.py, so a default is written once.
 
 Renamed flags keep their old spelling for a while (`DEPRECATED`): the old
 flag still works and prints one line saying what to write instead
-(`apply_deprecated()`, run by `cli.parse_flags`).
+(`apply_deprecated()`, run by `launch.parse_flags`).
 """
 
 import dataclasses
@@ -19,7 +19,6 @@ from absl import flags
 
 import data_set
 from resnet_tf1 import config
-from resnet_tf1.scaling import distributed
 
 FLAGS = flags.FLAGS
 
@@ -127,11 +126,11 @@ def define_performance():
     flags.DEFINE_integer('num_devices', _TRAIN['num_devices'],
                          'Towers: the batch is split over this many GPUs (or '
                          'logical CPU devices without them); see '
-                         'scaling/towers.py.')
+                         'compute/towers.py.')
 
 
 def define_cluster():
-    """Distributed training (scaling/distributed.py)."""
+    """Distributed training (training/distributed.py)."""
     flags.DEFINE_string('cluster', None,
                         'Distributed training: JSON {"ps": ["host:port", '
                         '...], "worker": [...]} (default: the TF_CONFIG '
@@ -140,7 +139,7 @@ def define_cluster():
     flags.DEFINE_integer('task_index', None,
                          'With --cluster: index in the job; worker 0 is the '
                          'chief.')
-    flags.DEFINE_float('step_timeout', distributed.STEP_TIMEOUT,
+    flags.DEFINE_float('step_timeout', data_set.STEP_TIMEOUT,
                        'Cluster workers: seconds to wait for a global step '
                        'before computing another gradient.')
 
@@ -195,7 +194,7 @@ def define_inference_convolutions(both=False):
 def define_verbose():
     flags.DEFINE_boolean('verbose', False,
                          "Also show TensorFlow's own start-up and log lines "
-                         '(read before TensorFlow loads; see cli.py).')
+                         '(read before TensorFlow loads; see cli/launch.py).')
 
 
 def _no_ema(value):

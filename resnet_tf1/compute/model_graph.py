@@ -32,10 +32,10 @@ import tf_slim as slim
 
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.nets import registry
-from resnet_tf1.scaling import towers
-from resnet_tf1.speed import conv_gradients
-from resnet_tf1.speed import fast_conv
-from resnet_tf1.speed import precision
+from resnet_tf1.compute import towers
+from resnet_tf1.compute import conv_gradients
+from resnet_tf1.compute import fast_conv
+from resnet_tf1.compute import precision
 
 tf1 = tf.compat.v1
 

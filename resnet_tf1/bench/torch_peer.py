@@ -11,7 +11,7 @@ It is a yardstick, not a second implementation to train with, and PyTorch
 is not a dependency of the project: run it with a Python that has torch
 (a CPU build, in its own venv), from the repository's root:
 
-    python -m resnet_tf1.speed.torch_peer --batch_size 100 --steps 10 \\
+    python -m resnet_tf1.bench.torch_peer --batch_size 100 --steps 10 \\
         --warmup 3 [--channels_last] [--compile] [--threads N]
 
 Its lines read like `python -m resnet_tf1 bench`'s: images/s and the median
@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 import data_set
-from resnet_tf1.speed.gemm import gemm_peak
+from resnet_tf1.bench.gemm import gemm_peak
 
 # The default network (data_set.MODEL) as the registry builds it: the
 # tables of nets/resnet.py (IMAGENET_DEPTHS[34], IMAGENET_BASE_DEPTH) and
@@ -378,7 +378,7 @@ def _non_negative(text):
 
 def main(argv=None):
     parser = _Parser(
-        prog='python -m resnet_tf1.speed.torch_peer',
+        prog='python -m resnet_tf1.bench.torch_peer',
         description='Training speed of the project\'s default network in '
                     'PyTorch (CPU), as `python -m resnet_tf1 bench` reports '
                     'the project\'s.')

@@ -12,18 +12,11 @@ one trainer at a time holds a directory (`exclusive`), and the config is
 rewritten only once a run is accepted (`record_config`).
 """
 
-import contextlib
-import dataclasses
-import errno
-import fcntl
 import os
-import random
 import re
 
-import numpy as np
 import tensorflow as tf
 
-from resnet_tf1 import config as config_lib
 from resnet_tf1.errors import CheckpointError
 from resnet_tf1.errors import ConfigError
 
@@ -31,14 +24,8 @@ tf1 = tf.compat.v1
 
 CHECKPOINT_BASENAME = 'model.ckpt'
 STATE_FILENAME = 'checkpoint'
-LOCK_FILENAME = 'train.lock'
 _INDEX = re.compile(r'^%s-(\d+)\.index$' % re.escape(CHECKPOINT_BASENAME))
 _DATA = re.compile(r'\.data-(\d{5})-of-(\d{5})$')
-# Fields a resumed run may not change: they fix the data order (seed, batch
-# size) or the optimizer's state; changing them would record a run that
-# never happened. The other hyper-parameters may change, and
-# train_config.json keeps a history of the changes (record_config).
-_FIXED_ON_RESUME = ('seed', 'batch_size', 'optimizer')
 
 
 def _complete_checkpoints(model_dir):
@@ -186,136 +173,6 @@ def _first_line(error):
     return ' '.join(str(error).strip().splitlines()[:1])[:200]
 
 
-@contextlib.contextmanager
-def exclusive(model_dir):
-    """Creates `model_dir` if needed and holds it for one trainer: a second
-    one is refused in one line.
-
-    An advisory `fcntl.flock` on `model_dir/train.lock`: the kernel drops it
-    when the process ends however it ends (kill -9 included), so a stale
-    lock never blocks, with no PID file whose process might be gone or its
-    number reused. The file itself stays (removing it would race with a
-    trainer that has just opened it). A directory this call created is
-    removed again if the run fails before writing anything else there.
-    """
-    created = not os.path.isdir(model_dir)
-    try:
-        os.makedirs(model_dir, exist_ok=True)
-    except OSError as error:
-        raise ConfigError('--model_dir %s: cannot create it (%s)' % (
-            model_dir, error.strerror)) from None
-    if not os.access(model_dir, os.W_OK | os.X_OK):
-        raise ConfigError('--model_dir %s: not writable' % model_dir)
-    path = os.path.join(model_dir, LOCK_FILENAME)
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise ConfigError('%s: cannot open it (%s)' % (
-            path, error.strerror)) from None
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        holder = os.read(descriptor, 64).decode(errors='replace').strip()
-        os.close(descriptor)
-        if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-            raise ConfigError('%s: cannot lock it (%s)' % (
-                path, error.strerror)) from None
-        raise ConfigError(
-            '--model_dir %s: another trainer%s is using it (%s is locked); '
-            'wait for it to end or use another --model_dir' % (
-                model_dir, ' (pid %s)' % holder if holder else '', path))
-    try:
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, b'%d\n' % os.getpid())
-        yield
-    except BaseException:
-        if created and _listdir(model_dir) == [LOCK_FILENAME]:
-            os.remove(path)
-            os.rmdir(model_dir)
-        raise
-    finally:
-        os.close(descriptor)
-
-
-def _model_mismatch(saved, wanted):
-    """Names the model fields on which two ModelConfigs differ."""
-    return ', '.join(
-        '%s=%s (this run: %s)' % (field.name, getattr(saved, field.name),
-                                  getattr(wanted, field.name))
-        for field in dataclasses.fields(saved)
-        if getattr(saved, field.name) != getattr(wanted, field.name))
-
-
-def prepare_model_dir(model_dir, train_config, log=None):
-    """Checks that `model_dir` (held by `exclusive`) may be trained with
-    `train_config` and returns the config to train with (its seed
-    resolved). Writes nothing: `record_config` does, once the run is
-    accepted.
-
-    A directory that already holds checkpoints must hold the same network,
-    and the run must go on with its seed, batch size and optimizer:
-    anything else is refused, never partially restored. Resuming without a
-    seed keeps the seed the run started with, so the data order continues.
-    A --steps below the step reached is refused. `log` gets a line when
-    the newest checkpoint is found from the files, not the state file.
-    """
-    checkpoint, note = find_latest(model_dir)
-    if note and log:
-        log(note)
-    if checkpoint:
-        saved = config_lib.load(model_dir)
-        mismatch = _model_mismatch(saved.model, train_config.model)
-        if mismatch:
-            raise ConfigError(
-                '--model_dir %s holds checkpoints of another model: %s' %
-                (model_dir, mismatch))
-        if train_config.seed is None:
-            train_config = dataclasses.replace(train_config, seed=saved.seed)
-        for field in _FIXED_ON_RESUME:
-            if getattr(train_config, field) != getattr(saved, field):
-                raise ConfigError(
-                    '--%s %s: the run in %s was trained with --%s %s; resume '
-                    'it with that, or start another --model_dir' % (
-                        field, getattr(train_config, field), model_dir,
-                        field, getattr(saved, field)))
-        step = checkpoint_step(checkpoint)
-        if train_config.steps < step:
-            raise ConfigError(
-                '--steps %d: the run in %s is already at step %d (%s); give '
-                '--steps %d or more to go on' % (
-                    train_config.steps, model_dir, step,
-                    os.path.basename(checkpoint), step))
-    if train_config.seed is None:
-        train_config = dataclasses.replace(
-            train_config, seed=random.SystemRandom().randrange(2 ** 31))
-    return train_config
-
-
-def record_config(model_dir, train_config, step):
-    """Writes `train_config` as the directory's config once its run is
-    accepted (restored or initialized at `step`). A resumed run that
-    changed hyper-parameters appends {"step", "changed": {field: [before,
-    after]}} to the file's "history", so the file says what each part of
-    the run used."""
-    history = []
-    if step:
-        saved = config_lib.load(model_dir)
-        history = config_lib.load_history(model_dir)
-        before, after = (dataclasses.asdict(saved),
-                         dataclasses.asdict(train_config))
-        changed = {field: [before[field], after[field]]
-                   for field in sorted(after)
-                   if field != 'model' and before[field] != after[field]}
-        if changed:
-            history.append({'step': step, 'changed': changed})
-    try:
-        config_lib.save(train_config, model_dir, history)
-    except OSError as error:
-        raise ConfigError('--model_dir %s: cannot write %s (%s)' % (
-            model_dir, config_lib.CONFIG_FILENAME,
-            error.strerror or error)) from None
-
-
 def restore_or_initialize(session, saver, model_dir, keep_every=0,
                           checkpoint=None):
     """Restores `checkpoint` (default: the newest of `model_dir`) or, when
@@ -380,31 +237,6 @@ def save(session, saver, model_dir, step, keep_every=0):
         _set_rotation(saver, [rotated for rotated in saver.last_checkpoints
                               if rotated != path])
     return path
-
-
-# A checkpoint is saved only if its weights are sane: all finite and none
-# above this magnitude. He-initialized weights start below ~1 and stay
-# there (the article's full run, `train.py --steps 8000 --seed 0`, at step
-# 1000: largest |weight| 0.146, resnet34/logits/weights), while a
-# diverging run's grow by orders of magnitude per step (--learning_rate 10
-# reached 4.8e9 before the loss turned NaN): a checkpoint past the bound
-# would only diverge again when resumed.
-MAX_SANE_WEIGHT = 1e4
-
-
-def weights_problem(session, graph):
-    """None if the trainable variables of `graph` are sane (see
-    MAX_SANE_WEIGHT), else what is wrong with them, in a few words."""
-    variables = graph.get_collection(tf1.GraphKeys.TRAINABLE_VARIABLES)
-    largest, name = 0.0, None
-    for variable, value in zip(variables, session.run(variables)):
-        if not np.all(np.isfinite(value)):
-            return '%s is not finite' % variable.op.name
-        if value.size and np.max(np.abs(value)) > largest:
-            largest, name = float(np.max(np.abs(value))), variable.op.name
-    if largest > MAX_SANE_WEIGHT:
-        return '%s reaches %.3g' % (name, largest)
-    return None
 
 
 DIVERGED_SUFFIX = '.diverged'
