@@ -15,7 +15,7 @@ import re
 
 from tf1_migrate import rules
 
-DOC_PATH = (pathlib.Path(__file__).resolve().parents[2] / 'docs' /
+DOC_PATH = (pathlib.Path(__file__).resolve().parents[1] / 'docs' /
             'MIGRATION.md')
 BLOCK = re.compile(r'(<!-- rules: (\S+) -->\n)(.*?)(<!-- end rules -->)',
                    re.DOTALL)

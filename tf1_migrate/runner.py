@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-REPO_DIR = pathlib.Path(__file__).resolve().parents[2]
+REPO_DIR = pathlib.Path(__file__).resolve().parents[1]
 # Where `pip install --target DIR tf-keras~=2.21.0` put tf-keras, for the
 # legacy_keras environment (not installed in the project's venv on purpose:
 # importing it changes what tf.keras is for every other test).
