@@ -83,8 +83,13 @@ run bn_shift_slow 4000 --optimizer=momentum --learning_rate_decay=0.6 \
 } >> "$OUT/table.md.tmp"
 mv "$OUT/table.md.tmp" "$OUT/table.md"
 stamp plot
+# plot's own table (each run's last training loss and cross-entropy) goes
+# last, without its "wrote" line.
 "$PYTHON" -m resnet_tf1 plot ${ARTICLE:+"--model_dir=$ARTICLE"} \
     --model_dir="$OUT/momentum" --model_dir="$OUT/bn_shift" \
-    --model_dir="$OUT/bn_shift_slow" --out="$OUT/momentum.png"
+    --model_dir="$OUT/bn_shift_slow" --out="$OUT/momentum.png" \
+    > "$OUT/plot.txt"
+{ echo; grep -v '^wrote ' "$OUT/plot.txt"; } >> "$OUT/table.md"
+rm "$OUT/plot.txt"
 cat "$OUT/table.md"
 stamp "done: $OUT/table.md, $OUT/momentum.png"

@@ -10,10 +10,13 @@
 #   training  bench: the project's training step against the plain TF1
 #             path, and evaluation with fast_conv's convolutions and TF's
 #   keras     bench --compare keras: Keras 3 model.fit on the same network
+#   forms     bench --compare direct --nopeer: the training forms against
+#             the gradient rewrite alone, steps alternating
 #   profile   bench --profile --nopeer: where a step's time goes
 #   eval      bench --eval_only --steps 20: evaluation at batch 500
 #   layers    bench --layers --nolayer_gradients at batch 100 and 500
-#   flags     bench --nopeer with each compute flag that did not help
+#   flags     bench --nopeer with each compute flag that did not help,
+#             and with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)
 #   towers    bench --nopeer --num_devices 1 and 2 (logical CPU devices)
 #   torch     the same network and step in PyTorch (resnet_tf1's
 #             torch_peer), run by TORCH_PYTHON, a Python with torch
@@ -21,7 +24,7 @@
 # and writes OUT_DIR/<table>.txt (bench's output) and OUT_DIR/<table>.md.
 # Environment: PYTHON=python, TORCH_PYTHON (for torch).
 set -eu
-USAGE="$0 OUT_DIR [training|keras|profile|eval|layers|flags|towers|torch]..."
+USAGE="$0 OUT_DIR [training|keras|forms|profile|eval|layers|flags|towers|torch]..."
 . "$(dirname "$0")/lib.sh"
 if [ $# -lt 1 ]; then
     usage_error
@@ -31,7 +34,7 @@ shift
 TABLES=${*:-training}
 for table in $TABLES; do
     case "$table" in
-        training|keras|profile|eval|layers|flags|towers) ;;
+        training|keras|forms|profile|eval|layers|flags|towers) ;;
         torch)
             if [ -z "${TORCH_PYTHON:-}" ]; then
                 echo "$0: torch needs TORCH_PYTHON, a Python with torch" \
@@ -67,6 +70,10 @@ for table in $TABLES; do
             bench keras --compare=keras
             { echo "$BENCH_HEADER"; bench_rows "$OUT/keras.txt"; } \
                 > "$OUT/keras.md" ;;
+        forms)
+            bench forms --compare=direct --nopeer --steps=6 --warmup=2
+            { echo "$BENCH_HEADER"; bench_rows "$OUT/forms.txt"
+              grep '^speedup' "$OUT/forms.txt"; } > "$OUT/forms.md" ;;
         profile)
             bench profile --profile --nopeer
             grep '^|\|untraced' "$OUT/profile.txt" > "$OUT/profile.md" ;;
@@ -85,10 +92,17 @@ for table in $TABLES; do
                 'fraction of GEMM peak |' > "$OUT/flags.md"
             echo '|---|---|---:|---:|---:|---:|' >> "$OUT/flags.md"
             for flag in '' --input_pipeline=dataset --precision=bf16 --xla \
-                    '--inter_op_threads=1 --intra_op_threads=2'; do
+                    '--inter_op_threads=1 --intra_op_threads=2' \
+                    '--intra_op_threads=1 --inter_op_threads=2' \
+                    TF_ENABLE_ONEDNN_OPTS=0; do
                 rm -f "$OUT/flag.txt"
-                # shellcheck disable=SC2086 # the flags split on spaces
-                bench flag --nopeer $flag
+                case "$flag" in
+                    TF_*) export "${flag?}"
+                          bench flag --nopeer
+                          unset "${flag%%=*}" ;;
+                    # shellcheck disable=SC2086 # the flags split on spaces
+                    *) bench flag --nopeer $flag ;;
+                esac
                 bench_rows "$OUT/flag.txt" |
                     sed "s/^|/| ${flag:-(default)} |/" >> "$OUT/flags.md"
                 cat "$OUT/flag.txt" >> "$OUT/flags.txt"

@@ -44,7 +44,9 @@ case "$1" in
             summary) echo "| layer | params |"
                      echo "params=1234 macs=5678" ;;
             bench) echo "gemm_peak gflop/s=100.0 (numpy)"
-                   echo "project    batch=100 images/s=90.5 ms/step=1105" \
+                   # The path's name shows an environment switch.
+                   name=project${TF_ENABLE_ONEDNN_OPTS:+_onednn_off}
+                   echo "$name    batch=100 images/s=90.5 ms/step=1105" \
                         "(fastest 1000, slowest 1200) gflop/s=80.0" \
                         "peak_fraction=0.80"
                    echo "speedup project/plain_tf1=5.00" ;;
@@ -234,6 +236,7 @@ def test_recipe_steps_runs_three_recipes_and_draws_them_with_the_article(
     table = (out / 'table.md').read_text()
     assert '| momentum | 3000 | 0.9800 | 0.9800 | 0.9800 | 0.9800 |' in table
     assert '| bn_shift_slow | 0.9800 (500), 0.9800 (3000), ' in table
+    assert table.endswith('\n\n| network | test accuracy |\n')
 
 
 def test_recipe_steps_names_a_missing_article_directory(stub, tmp_path):
@@ -309,15 +312,19 @@ def test_models_takes_no_data_directory(stub, tmp_path):
 
 def test_speed_runs_bench_per_table_and_writes_each_table(stub, tmp_path):
     out, log = tmp_path / 'speed', tmp_path / 'calls.log'
-    result = _run('speed.sh', [out, 'training', 'flags', 'towers', 'torch'],
+    result = _run('speed.sh', [out, 'training', 'forms', 'flags', 'towers',
+                               'torch'],
                   stub, log, TORCH_PYTHON=str(stub))
     assert result.returncode == 0, result.stderr
     benches = [arguments[3:] for arguments in
                _calls(log, '-m resnet_tf1 bench')]
     assert benches == [
-        [], ['--nopeer'], ['--nopeer', '--input_pipeline=dataset'],
+        [], ['--compare=direct', '--nopeer', '--steps=6', '--warmup=2'],
+        ['--nopeer'], ['--nopeer', '--input_pipeline=dataset'],
         ['--nopeer', '--precision=bf16'], ['--nopeer', '--xla'],
         ['--nopeer', '--inter_op_threads=1', '--intra_op_threads=2'],
+        ['--nopeer', '--intra_op_threads=1', '--inter_op_threads=2'],
+        ['--nopeer'],
         ['--nopeer', '--num_devices=1', '--steps=6', '--warmup=2'],
         ['--nopeer', '--num_devices=2', '--steps=6', '--warmup=2']]
     torch = _calls(log, '-m resnet_tf1.bench.torch_peer')
@@ -329,6 +336,10 @@ def test_speed_runs_bench_per_table_and_writes_each_table(stub, tmp_path):
     assert flags[2] == '| (default) | project | 100 | 90.5 | 1105 | 0.80 |'
     assert flags[4] == ('| --precision=bf16 | project | 100 | 90.5 | 1105 '
                         '| 0.80 |')
+    # The environment switch reaches its run only.
+    assert flags[-1].startswith(
+        '| TF_ENABLE_ONEDNN_OPTS=0 | project_onednn_off |')
+    assert not any('onednn' in row for row in flags[:-1])
     assert len((out / 'towers.md').read_text().splitlines()) == 4
     assert 'torch | 100 | 60.0' in (out / 'torch.md').read_text()
 
