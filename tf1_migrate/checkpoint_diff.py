@@ -38,7 +38,8 @@ SYNONYMS = {
     'conv2d': 'Conv', 'conv1d': 'Conv', 'conv3d': 'Conv',
     'conv2d_transpose': 'Conv2d_transpose',
     'separable_conv2d': 'SeparableConv2d',
-    'batch_normalization': 'BatchNorm', 'depthwise_kernel': 'depthwise_weights',
+    'batch_normalization': 'BatchNorm',
+    'depthwise_kernel': 'depthwise_weights',
     'pointwise_kernel': 'pointwise_weights',
 }
 _INDEXED = re.compile(r'^(.*?)(?:_(\d+))?$')
