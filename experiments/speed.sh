@@ -12,7 +12,9 @@
 #   keras     bench --compare keras: Keras 3 model.fit on the same network
 #   forms     bench --compare direct --nopeer: the training forms against
 #             the gradient rewrite alone, steps alternating
-#   profile   bench --profile --nopeer: where a step's time goes
+#   profile   bench --profile --nopeer: where a step's time goes, with
+#             the default training forms and with the gradient rewrite
+#             alone (--conv_gradients direct)
 #   eval      bench --eval_only --steps 20: evaluation at batch 500
 #   layers    bench --layers --nolayer_gradients at batch 100 and 500
 #   flags     bench --nopeer with each compute flag that did not help,
@@ -76,6 +78,7 @@ for table in $TABLES; do
               grep '^speedup' "$OUT/forms.txt"; } > "$OUT/forms.md" ;;
         profile)
             bench profile --profile --nopeer
+            bench profile --profile --nopeer --conv_gradients=direct
             grep '^|\|untraced' "$OUT/profile.txt" > "$OUT/profile.md" ;;
         eval)
             bench eval --eval_only --steps=20

@@ -43,7 +43,11 @@ case "$1" in
                     echo "x logits_rms=0.25 median_gradient_ratio=0.125" ;;
             summary) echo "| layer | params |"
                      echo "params=1234 macs=5678" ;;
-            bench) echo "gemm_peak gflop/s=100.0 (numpy)"
+            bench) case "$*" in
+                       *--profile*) echo "| stage | total |"
+                                    echo "untraced step: 1000 ms" ;;
+                   esac
+                   echo "gemm_peak gflop/s=100.0 (numpy)"
                    # The path's name shows an environment switch.
                    name=project${TF_ENABLE_ONEDNN_OPTS:+_onednn_off}
                    echo "$name    batch=100 images/s=90.5 ms/step=1105" \
@@ -312,14 +316,16 @@ def test_models_takes_no_data_directory(stub, tmp_path):
 
 def test_speed_runs_bench_per_table_and_writes_each_table(stub, tmp_path):
     out, log = tmp_path / 'speed', tmp_path / 'calls.log'
-    result = _run('speed.sh', [out, 'training', 'forms', 'flags', 'towers',
-                               'torch'],
+    result = _run('speed.sh', [out, 'training', 'forms', 'profile', 'flags',
+                               'towers', 'torch'],
                   stub, log, TORCH_PYTHON=str(stub))
     assert result.returncode == 0, result.stderr
     benches = [arguments[3:] for arguments in
                _calls(log, '-m resnet_tf1 bench')]
     assert benches == [
         [], ['--compare=direct', '--nopeer', '--steps=6', '--warmup=2'],
+        ['--profile', '--nopeer'],
+        ['--profile', '--nopeer', '--conv_gradients=direct'],
         ['--nopeer'], ['--nopeer', '--input_pipeline=dataset'],
         ['--nopeer', '--precision=bf16'], ['--nopeer', '--xla'],
         ['--nopeer', '--inter_op_threads=1', '--intra_op_threads=2'],
@@ -332,6 +338,8 @@ def test_speed_runs_bench_per_table_and_writes_each_table(stub, tmp_path):
     assert (out / 'training.md').read_text().splitlines()[2:] == [
         '| project | 100 | 90.5 | 1105 | 0.80 |',
         'speedup project/plain_tf1=5.00']
+    assert (out / 'profile.md').read_text().splitlines() == [
+        '| stage | total |', 'untraced step: 1000 ms'] * 2
     flags = (out / 'flags.md').read_text().splitlines()
     assert flags[2] == '| (default) | project | 100 | 90.5 | 1105 | 0.80 |'
     assert flags[4] == ('| --precision=bf16 | project | 100 | 90.5 | 1105 '
