@@ -23,12 +23,15 @@ TRAIN_EXAMPLES = 60000 - VALIDATION_SIZE  # one epoch, for the LR decay
 BATCH_SIZE = 100
 LEARNING_RATE_BASE = 0.03
 LEARNING_RATE_DECAY = 0.99   # multiplied in once per epoch (staircase)
+LEARNING_RATE_SCHEDULE = 'exponential'  # the article's; or 'cosine'
 REGULARIZATION_RATE = 1e-4   # L2 on every conv and FC weight
 TRAINING_STEPS = 8000
 MOVING_AVERAGE_DECAY = 0.99
 OPTIMIZER = 'gradient_descent'
 MOMENTUM = 0.9               # used with --optimizer momentum only
 RANDOM_SHIFT = 0             # augmentation, in pixels; the article had none
+RANDOM_ROTATION = 0.0        # augmentation, in degrees either way; none
+RANDOM_SCALE = 0.0           # augmentation: sizes in [1 - x, 1 + x]; none
 
 SAVE_EVERY = 100
 KEEP_CHECKPOINT_EVERY = 1000  # kept for good (0: only the 5 newest)

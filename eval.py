@@ -2,8 +2,12 @@
 
     python eval.py
 
-prints one line `step=<N> accuracy=<0.xxxx> examples=<M> weights=ema`. The
-network is rebuilt from the training config saved in --model_dir.
+prints one line `step=<N> accuracy=<0.xxxx> examples=<M> weights=ema
+loss=<x>` on stdout (loss: cross-entropy + L2, the training loss's formula),
+after a start line (checkpoint, split, images, weights) and, on a long
+evaluation, progress lines on stderr; `--split test` reads only the t10k
+files. The network is rebuilt from the training config saved in
+--model_dir.
 `--all_checkpoints` prints one such line per checkpoint kept in --model_dir,
 oldest first, and `--watch` one per checkpoint as training writes it; each
 result also goes to TensorBoard's <model_dir>/eval_<split>[_raw].
@@ -14,22 +18,19 @@ import sys
 from absl import app
 from absl import flags
 
-from resnet_tf1.model_dir import run_record
 from resnet_tf1.cli import launch  # first: quiets TensorFlow before it loads
 from resnet_tf1 import config
 from resnet_tf1.cli import flag_groups
 from resnet_tf1.data import mnist
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.evaluation import evaluate
+from resnet_tf1.model_dir import run_record
 
-import data_set
 
 flag_groups.define_model_dir('Where train.py wrote checkpoints.')
 flag_groups.define_checkpoint()
 flag_groups.define_data_dir()
-flag_groups.define_batch_size(
-    data_set.EVAL_BATCH_SIZE,
-    'Images per evaluation batch (any size works).')
+flag_groups.define_eval_batch_size(old_spelling=True)
 flag_groups.define_inference_convolutions()
 flag_groups.define_verbose()
 flags.DEFINE_enum('split', 'test', ['test', 'validation'],
@@ -50,15 +51,22 @@ flags.adopt_module_key_flags(flag_groups)
 FLAGS = flags.FLAGS
 
 
+def note(line):
+    """Start and progress lines go to stderr: stdout keeps the results
+    alone, one line per checkpoint, for scripts."""
+    sys.stderr.write('%s\n' % line)
+    sys.stderr.flush()
+
+
 def _evaluate_all():
     for flag in ('watch', 'checkpoint_path'):
         if FLAGS[flag].value:
             raise ConfigError('--all_checkpoints evaluates every checkpoint '
                               'of --model_dir; drop --%s' % flag)
     run_record.load(FLAGS.model_dir)  # fail now, not after loading data
-    split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
+    split = mnist.load_split(FLAGS.data_dir, FLAGS.split)
     evaluate.evaluate_all(
-        FLAGS.model_dir, split, FLAGS.batch_size, FLAGS.ema,
+        FLAGS.model_dir, split, FLAGS.eval_batch_size, FLAGS.ema,
         report=lambda line: print(line, flush=True), split_name=FLAGS.split,
         inference_convolutions=FLAGS.inference_convolutions)
 
@@ -67,9 +75,9 @@ def main(argv):
     launch.refuse_arguments(argv)
 
     def run():
-        if FLAGS.batch_size < 1:
-            raise ConfigError('--batch_size must be at least 1, got %d' %
-                              FLAGS.batch_size)
+        if FLAGS.eval_batch_size < 1:
+            raise ConfigError('--eval_batch_size must be at least 1, got '
+                              '%d' % FLAGS.eval_batch_size)
         if FLAGS.inference_convolutions not in (
                 config.INFERENCE_CONVOLUTIONS):
             raise ConfigError(
@@ -89,8 +97,8 @@ def main(argv):
                                   FLAGS.watch_timeout)
             # Fail now, not after loading the data.
             run_record.load(FLAGS.model_dir)
-            split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
-            evaluate.watch(FLAGS.model_dir, split, FLAGS.batch_size,
+            split = mnist.load_split(FLAGS.data_dir, FLAGS.split)
+            evaluate.watch(FLAGS.model_dir, split, FLAGS.eval_batch_size,
                            FLAGS.ema, timeout=FLAGS.watch_timeout,
                            split_name=FLAGS.split,
                            inference_convolutions=(
@@ -99,11 +107,16 @@ def main(argv):
         checkpoint, train_config = evaluate.resolve_checkpoint(
             FLAGS.model_dir, FLAGS.checkpoint_path,
             log=lambda line: sys.stderr.write('note: %s\n' % line))
-        split = getattr(mnist.load_mnist(FLAGS.data_dir), FLAGS.split)
+        split = mnist.load_split(FLAGS.data_dir, FLAGS.split)
+        # Before the graph build, the slow part: what is being evaluated.
+        note(evaluate.start_line(checkpoint, FLAGS.split,
+                                 len(split.labels), FLAGS.ema))
         evaluator = evaluate.Evaluator(train_config, FLAGS.ema,
                                        FLAGS.inference_convolutions)
         try:
-            result = evaluator.evaluate(checkpoint, split, FLAGS.batch_size)
+            result = evaluator.evaluate(checkpoint, split,
+                                        FLAGS.eval_batch_size,
+                                        progress=note)
         finally:
             evaluator.close()
         # The result first: a model directory that cannot take the

@@ -25,6 +25,10 @@ from resnet_tf1.nets import units
 HISTORY_KEY = 'history'
 NORMS = ('none', 'batch')
 OPTIMIZERS = ('gradient_descent', 'momentum')
+# 'exponential': the article's, the rate times --learning_rate_decay once
+# per epoch (staircase); 'cosine': half a cosine from the rate down to 0 at
+# --steps, per step (training/train_op.py's learning_rate).
+LEARNING_RATE_SCHEDULES = ('exponential', 'cosine')
 # How training computes convolutions (speed/conv_gradients.py,
 # speed/fast_conv.py): 'fast': conv_gradients.py's rewrite of the Conv2D
 # gradients, and on small maps fast_conv.py's Winograd and dense forms for
@@ -124,6 +128,7 @@ class TrainConfig:
     batch_size: int = data_set.BATCH_SIZE
     learning_rate: float = data_set.LEARNING_RATE_BASE
     learning_rate_decay: float = data_set.LEARNING_RATE_DECAY
+    learning_rate_schedule: str = data_set.LEARNING_RATE_SCHEDULE
     weight_decay: float = data_set.REGULARIZATION_RATE
     ema_decay: float = data_set.MOVING_AVERAGE_DECAY
     steps: int = data_set.TRAINING_STEPS
@@ -133,6 +138,11 @@ class TrainConfig:
     # Augmentation: each training image moved by up to this many pixels
     # down/up and right/left (data/inputs.py); 0 trains on MNIST as given.
     random_shift: int = data_set.RANDOM_SHIFT
+    # Augmentation: each training image turned by up to this many degrees
+    # either way and resized by a factor in [1 - random_scale, 1 +
+    # random_scale] about its centre (data/inputs.py's warp_images).
+    random_rotation: float = data_set.RANDOM_ROTATION
+    random_scale: float = data_set.RANDOM_SCALE
     save_every: int = data_set.SAVE_EVERY
     # A checkpoint at every multiple of this step is kept for good, outside
     # the rotation of the 5 newest (0: none), for curves of a long run.
@@ -170,6 +180,10 @@ class TrainConfig:
         _require(0 < self.learning_rate_decay <= 1,
                  '--learning_rate_decay must be in (0, 1], got %s',
                  self.learning_rate_decay)
+        _require(self.learning_rate_schedule in LEARNING_RATE_SCHEDULES,
+                 '--learning_rate_schedule must be one of %s, got %r',
+                 '|'.join(LEARNING_RATE_SCHEDULES),
+                 self.learning_rate_schedule)
         _require(0 <= self.weight_decay < 1,
                  '--weight_decay must be in [0, 1), got %s', self.weight_decay)
         _require(0 <= self.ema_decay < 1,
@@ -186,6 +200,13 @@ class TrainConfig:
         _require(0 <= self.random_shift < self.model.image_size,
                  '--random_shift must be in [0, %s) (the image size), got %s',
                  self.model.image_size, self.random_shift)
+        # Small turns only: MNIST's digits are written upright.
+        _require(0 <= self.random_rotation <= 45,
+                 '--random_rotation must be in [0, 45] (degrees), got %s',
+                 self.random_rotation)
+        _require(0 <= self.random_scale < 1,
+                 '--random_scale must be in [0, 1), got %s',
+                 self.random_scale)
         _require(self.save_every >= 1,
                  '--save_every must be at least 1, got %s', self.save_every)
         _require(self.keep_checkpoint_every >= 0,

@@ -15,7 +15,11 @@ from conftest import evaluate_newest
 TINY = ['--base_depth', '4', '--batch_size', '8', '--seed', '3',
         '--data_dir', str(MNIST_DIR)]
 RESULT_LINE = re.compile(r'^step=(\d+) accuracy=(0\.\d{4}|1\.0000) '
-                         r'examples=(\d+) weights=(ema|raw)$')
+                         r'examples=(\d+) weights=(ema|raw) '
+                         r'loss=(\d+\.\d{4})$')
+# eval.py's start line, on stderr before the graph is built.
+EVAL_START = re.compile(r'^eval checkpoint=\S+ split=(test|validation) '
+                        r'images=(\d+) weights=(ema|raw)$')
 
 
 def run(script, *args):
@@ -60,18 +64,21 @@ def test_train_then_eval(trained_dir):
                 MNIST_DIR, '--inference_convolutions', 'tf')
     assert stock.returncode == 0, stock.stderr
     assert stock.stdout.strip().splitlines()[-1] == match.group(0)
-    # Nothing but the project's lines: TensorFlow's start-up lines ("Could
-    # not find cuda drivers ...") are kept out unless --verbose.
-    assert process.stderr == stock.stderr == ''
+    # Nothing but the project's start line: TensorFlow's start-up lines
+    # ("Could not find cuda drivers ...") are kept out unless --verbose.
+    for stderr in (process.stderr, stock.stderr):
+        start, = stderr.splitlines()
+        assert EVAL_START.match(start).groups() == ('test', '10000', 'ema')
+        assert str(trained_dir / 'model.ckpt-3') in start
     # The old spelling of the switch still works, with one line saying
     # what to write instead.
     old = run('eval.py', '--model_dir', trained_dir, '--data_dir',
               MNIST_DIR, '--nofast_convolutions')
     assert old.returncode == 0, old.stderr
     assert old.stdout.strip().splitlines()[-1] == match.group(0)
-    assert old.stderr.splitlines() == [
+    assert old.stderr.splitlines()[0] == (
         'warning: --nofast_convolutions is deprecated; use '
-        '--inference_convolutions tf']
+        '--inference_convolutions tf')
 
 
 def test_eval_options(trained_dir):
@@ -85,7 +92,8 @@ def test_eval_options(trained_dir):
                              trained_dir / 'model.ckpt-2.index'],
             'watch': ['--watch', '--watch_timeout', 5]}.items():
         process = run('eval.py', '--model_dir', trained_dir,
-                      '--data_dir', MNIST_DIR, '--batch_size', 999, *args)
+                      '--data_dir', MNIST_DIR, '--eval_batch_size', 999,
+                      *args)
         assert process.returncode == 0, process.stderr
         lines[name] = process.stdout.strip().splitlines()
     assert RESULT_LINE.match(lines['validation_raw'][-1]).group(3, 4) == (
@@ -98,10 +106,22 @@ def test_eval_options(trained_dir):
             for line in lines['watch']] == ['3']
 
 
+def test_eval_old_batch_size_flag_still_works(trained_dir):
+    """eval.py's --batch_size is --eval_batch_size now (--batch_size means
+    a training batch everywhere); the old spelling says so and works."""
+    new, old = (run('eval.py', '--model_dir', trained_dir, '--data_dir',
+                    MNIST_DIR, '--split', 'validation', flag, 2500)
+                for flag in ('--eval_batch_size', '--batch_size'))
+    assert new.returncode == old.returncode == 0, old.stderr
+    assert old.stdout == new.stdout
+    assert ('warning: --batch_size 2500 is deprecated; use '
+            '--eval_batch_size 2500') in old.stderr
+
+
 def test_eval_all_checkpoints(trained_dir):
     from resnet_tf1.model_dir import summaries
     process = run('eval.py', '--model_dir', trained_dir, '--data_dir',
-                  MNIST_DIR, '--batch_size', 999, '--all_checkpoints',
+                  MNIST_DIR, '--eval_batch_size', 999, '--all_checkpoints',
                   '--split', 'validation', '--noema')
     assert process.returncode == 0, process.stderr
     results = [RESULT_LINE.match(line).groups()
@@ -169,8 +189,8 @@ def test_eval_bad_inputs(tmp_path, trained_dir):
     assert_one_line_error(run('eval.py', '--model_dir', corrupt),
                           'train_config.json', 'not a valid training config')
     assert_one_line_error(run('eval.py', '--model_dir', trained_dir,
-                              '--batch_size', 0),
-                          '--batch_size must be at least 1')
+                              '--eval_batch_size', 0),
+                          '--eval_batch_size must be at least 1')
     # A config that is not the checkpoint's own: no partial restore.
     swapped = tmp_path / 'swapped'
     shutil.copytree(trained_dir, swapped)

@@ -87,6 +87,19 @@ def test_cli_prints_the_table_and_a_summary_line():
     assert 0 < float(last.group(1)) < 1e-2
 
 
+def test_seed_means_what_it_means_in_train_py():
+    """--seed: default drawn and reported, given: the same numbers again."""
+    drawn = run_signal('--model', 'plain18', '--base_depth', '4',
+                       '--batch_size', '8')
+    seed = re.search(r'drew (\d+)', drawn.stderr)
+    assert drawn.returncode == 0 and seed, drawn.stderr
+    again = run_signal('--model', 'plain18', '--base_depth', '4',
+                       '--batch_size', '8', '--seed', seed.group(1))
+    assert again.returncode == 0, again.stderr
+    assert 'drew' not in again.stderr
+    assert again.stdout == drawn.stdout
+
+
 @pytest.mark.parametrize('flags, message', [
     (('--image_size', '32'), 'signal measures on MNIST: --image_size 28'),
     (('--data_format', 'NCHW'), '--data_format NCHW needs a GPU'),

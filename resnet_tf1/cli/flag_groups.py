@@ -27,6 +27,7 @@ _MODEL = {field.name: field.default
 _TRAIN = {field.name: field.default
           for field in dataclasses.fields(config.TrainConfig)}
 
+
 def define_model(shape=False):
     """What network: the model flags of every command. With `shape`, also
     the input and output sizes (train.py and eval.py use MNIST's)."""
@@ -59,6 +60,27 @@ def define_batch_size(default=_TRAIN['batch_size'],
     flags.DEFINE_integer('batch_size', default, help_text)
 
 
+def define_eval_batch_size(default=data_set.EVAL_BATCH_SIZE,
+                           old_spelling=False):
+    """--eval_batch_size; with `old_spelling`, eval.py's former --batch_size
+    too, which now means what it means everywhere else (a training batch)."""
+    flags.DEFINE_integer('eval_batch_size', default,
+                         'Images per evaluation batch (any size works; the '
+                         'accuracy does not depend on it).')
+    if old_spelling:
+        flags.DEFINE_integer('batch_size', None,
+                             'Deprecated: --eval_batch_size.')
+        _DEPRECATED_DEFINED.add('batch_size')
+
+
+def define_seed():
+    """--seed, one meaning everywhere: the graph's random seed; default
+    drawn (and printed or saved); a resumed run keeps its own."""
+    flags.DEFINE_integer('seed', _TRAIN['seed'],
+                         'Random seed (weights, data order); default: drawn '
+                         'and reported (a resumed run keeps its own).')
+
+
 def define_steps(default=_TRAIN['steps'],
                  help_text='Total training steps (a resumed run continues '
                            'to it).'):
@@ -72,22 +94,61 @@ def define_hyperparameters():
     flags.DEFINE_float('learning_rate', _TRAIN['learning_rate'],
                        'Initial learning rate.')
     flags.DEFINE_float('learning_rate_decay', _TRAIN['learning_rate_decay'],
-                       'Learning-rate factor applied once per epoch.')
+                       'Learning-rate factor applied once per epoch '
+                       '(--learning_rate_schedule exponential).')
+    flags.DEFINE_string('learning_rate_schedule',
+                        _TRAIN['learning_rate_schedule'],
+                        'exponential (times --learning_rate_decay once per '
+                        'epoch) | cosine (half a cosine from --learning_rate '
+                        'to 0 at --steps, per step).')
     flags.DEFINE_float('weight_decay', _TRAIN['weight_decay'],
                        'L2 rate on every conv and FC weight.')
     flags.DEFINE_float('ema_decay', _TRAIN['ema_decay'],
                        "Decay of the weights' exponential moving average.")
-    flags.DEFINE_integer('seed', _TRAIN['seed'],
-                         'Seed for weights and data order; default: drawn '
-                         '(and saved) for a new run, kept for a resumed one.')
+    define_seed()
     flags.DEFINE_string('optimizer', _TRAIN['optimizer'],
-                        'gradient_descent | momentum.')
+                        ' | '.join(config.OPTIMIZERS) + " (slim's "
+                        'train_image_classifier choices; sgd is '
+                        'gradient_descent).')
     flags.DEFINE_float('momentum', _TRAIN['momentum'],
                        'For --optimizer momentum.')
+    flags.DEFINE_float('opt_epsilon', _TRAIN['opt_epsilon'],
+                       'Epsilon of --optimizer adam, rmsprop, adadelta.')
+    flags.DEFINE_float('adam_beta1', _TRAIN['adam_beta1'],
+                       'For --optimizer adam: decay of the 1st moment.')
+    flags.DEFINE_float('adam_beta2', _TRAIN['adam_beta2'],
+                       'For --optimizer adam: decay of the 2nd moment.')
+    flags.DEFINE_float('rmsprop_decay', _TRAIN['rmsprop_decay'],
+                       'For --optimizer rmsprop: decay of the mean square.')
+    flags.DEFINE_float('rmsprop_momentum', _TRAIN['rmsprop_momentum'],
+                       'For --optimizer rmsprop.')
+    flags.DEFINE_float('adadelta_rho', _TRAIN['adadelta_rho'],
+                       'For --optimizer adadelta: decay rate.')
+    flags.DEFINE_float('adagrad_initial_accumulator_value',
+                       _TRAIN['adagrad_initial_accumulator_value'],
+                       'For --optimizer adagrad.')
+    flags.DEFINE_float('ftrl_learning_rate_power',
+                       _TRAIN['ftrl_learning_rate_power'],
+                       'For --optimizer ftrl.')
+    flags.DEFINE_float('ftrl_initial_accumulator_value',
+                       _TRAIN['ftrl_initial_accumulator_value'],
+                       'For --optimizer ftrl.')
+    flags.DEFINE_float('ftrl_l1', _TRAIN['ftrl_l1'],
+                       'For --optimizer ftrl: L1 regularization strength.')
+    flags.DEFINE_float('ftrl_l2', _TRAIN['ftrl_l2'],
+                       'For --optimizer ftrl: L2 regularization strength.')
     flags.DEFINE_integer('random_shift', _TRAIN['random_shift'],
                          'Augmentation: move each training image by up to '
                          'this many pixels along each axis, either way, drawn '
                          'per image and step (zero fill); 0: none.')
+    flags.DEFINE_float('random_rotation', _TRAIN['random_rotation'],
+                       'Augmentation: turn each training image by up to '
+                       'this many degrees either way, drawn per image and '
+                       'step (bilinear, zero fill); 0: none.')
+    flags.DEFINE_float('random_scale', _TRAIN['random_scale'],
+                       'Augmentation: resize each training image about its '
+                       'centre by a factor drawn in [1 - this, 1 + this] '
+                       'per image and step; 0: none.')
 
 
 def define_checkpointing():
@@ -142,6 +203,10 @@ def define_cluster():
     flags.DEFINE_float('step_timeout', data_set.STEP_TIMEOUT,
                        'Cluster workers: seconds to wait for a global step '
                        'before computing another gradient.')
+    flags.DEFINE_float('peer_timeout', 600,
+                       'Cluster tasks: seconds to wait for a peer that does '
+                       'not answer (a parameter server not started or '
+                       'killed, a chief gone) before giving up.')
 
 
 def define_data_dir():
@@ -170,6 +235,7 @@ def define_checkpoint():
                          "The weights' exponential moving average; --noema: "
                          'the raw weights.')
     flags.DEFINE_boolean('no_ema', None, 'Deprecated: --noema.')
+    _DEPRECATED_DEFINED.add('no_ema')
 
 
 def define_inference_convolutions(both=False):
@@ -186,9 +252,11 @@ def define_inference_convolutions(both=False):
     if both:
         flags.DEFINE_string('eval_convolutions', None,
                             'Deprecated: --inference_convolutions.')
+        _DEPRECATED_DEFINED.add('eval_convolutions')
     else:
         flags.DEFINE_boolean('fast_convolutions', None,
                              'Deprecated: --inference_convolutions fast|tf.')
+        _DEPRECATED_DEFINED.add('fast_convolutions')
 
 
 def define_verbose():
@@ -212,19 +280,28 @@ def _eval_convolutions(value):
             '--inference_convolutions ' + value)
 
 
+def _eval_batch_size(value):
+    return 'eval_batch_size', value, '--eval_batch_size %s' % value
+
+
 # Old flag -> value -> (its flag now, the value, what to write instead).
 DEPRECATED = {
     'no_ema': _no_ema,
     'fast_convolutions': _fast_convolutions,
     'eval_convolutions': _eval_convolutions,
+    'batch_size': _eval_batch_size,
 }
+# The old spellings this command defined: a name can be deprecated in one
+# command (eval.py's --batch_size) and current in another (train.py's).
+_DEPRECATED_DEFINED = set()
 
 
 def apply_deprecated(flag_values=FLAGS, stderr=sys.stderr):
     """Moves the value of each deprecated flag given on the command line to
     the flag that replaced it, with one line saying what to write."""
     for old, convert in DEPRECATED.items():
-        if old not in flag_values or not flag_values[old].present:
+        if (old not in _DEPRECATED_DEFINED or old not in flag_values
+                or not flag_values[old].present):
             continue
         value = flag_values[old].value
         new, new_value, replacement = convert(value)

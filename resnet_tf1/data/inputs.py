@@ -11,6 +11,9 @@ graph.
   the graph once.
 * `--random_shift` augmentation: the Batcher draws each image's shift,
   `shift_images` applies it in the graph, the same op on either path.
+  `--random_rotation` and `--random_scale` likewise: the Batcher draws
+  each image's turn and size as an affine map (`warps`), `warp_images`
+  resamples the image by it in the graph, before the shift.
 * `placeholders` are the images and labels of every inference graph; the
   batch size is not in the graph.
 """
@@ -33,14 +36,16 @@ class Batcher:
     batch_size, (step + 1) * batch_size), so a batch may straddle two
     epochs. Because a batch depends only on (seed, step), resuming at step k
     replays the uninterrupted run. With `max_shift`, `shifts(step)` is
-    batch `step`'s augmentation, also a function of (seed, step) only.
+    batch `step`'s augmentation, also a function of (seed, step) only, and
+    so is `warps(step)` with `max_rotation` (degrees) or `max_scale`.
     """
 
     # A straddling batch needs two epochs; keeping both means consecutive
     # steps never recompute a permutation.
     _CACHED_EPOCHS = 2
 
-    def __init__(self, images, labels, batch_size, seed, max_shift=0):
+    def __init__(self, images, labels, batch_size, seed, max_shift=0,
+                 max_rotation=0.0, max_scale=0.0):
         if len(images) != len(labels):
             raise ValueError('%d images but %d labels' % (len(images),
                                                           len(labels)))
@@ -50,6 +55,8 @@ class Batcher:
         self.batch_size = operator.index(batch_size)
         self.seed = operator.index(seed)
         self.max_shift = operator.index(max_shift)
+        self.max_rotation = float(max_rotation)
+        self.max_scale = float(max_scale)
         if self.num_examples == 0:
             raise ValueError('cannot batch an empty set of examples')
         if not 1 <= self.batch_size <= self.num_examples:
@@ -61,6 +68,12 @@ class Batcher:
         if self.max_shift < 0:
             raise ValueError('max_shift must be >= 0, got %d' %
                              self.max_shift)
+        if not 0 <= self.max_rotation <= 180:
+            raise ValueError('max_rotation must be in [0, 180] degrees, got '
+                             '%s' % self.max_rotation)
+        if not 0 <= self.max_scale < 1:
+            raise ValueError('max_scale must be in [0, 1), got %s' %
+                             self.max_scale)
         self._permutations = {}
 
     def epoch_of(self, step):
@@ -97,6 +110,22 @@ class Batcher:
                                   size=(self.batch_size, 2), endpoint=True,
                                   dtype=np.int64)
 
+    def warps(self, step):
+        """float32 [batch_size, 8]: `warp_images`' transform of each
+        image of batch `step`: turned by an angle uniform in
+        [-max_rotation, max_rotation] degrees and resized by a factor
+        uniform in [1 - max_scale, 1 + max_scale], about the image's
+        centre."""
+        # spawn_key 2: a stream apart from the permutations' and shifts'.
+        generator = np.random.default_rng(np.random.SeedSequence(
+            [self.seed, self._check_step(step)], spawn_key=(2,)))
+        angles = np.deg2rad(generator.uniform(
+            -self.max_rotation, self.max_rotation, self.batch_size))
+        scales = generator.uniform(1 - self.max_scale, 1 + self.max_scale,
+                                   self.batch_size)
+        height, width = self.images.shape[1:3]
+        return warp_transforms(angles, scales, height, width)
+
     def _check_step(self, step):
         step = operator.index(step)
         if step < 0:
@@ -130,6 +159,43 @@ def shift_images(images, shifts, max_shift):
                      name='shifted_images')
 
 
+def warp_transforms(angles, scales, height, width):
+    """float32 [N, 8] transforms for ImageProjectiveTransformV3 that turn
+    image i by `angles[i]` radians (counter-clockwise as displayed, rows
+    downwards) and resize it by `scales[i]`, about the centre of a
+    `height` x `width` image.
+
+    The op maps each output pixel (x, y) to the input point it samples,
+    (a0 x + a1 y + a2, b0 x + b1 y + b2): the inverse of the turn and
+    resize, (1 / s) R(-angle) (p - c) + c."""
+    cos = np.cos(angles) / scales
+    sin = np.sin(angles) / scales
+    centre_x, centre_y = (width - 1) / 2.0, (height - 1) / 2.0
+    # Rows run downwards, so a counter-clockwise turn on screen samples
+    # the input at R(angle) in (x, y) pixel coordinates.
+    a0, a1 = cos, -sin
+    b0, b1 = sin, cos
+    a2 = centre_x - a0 * centre_x - a1 * centre_y
+    b2 = centre_y - b0 * centre_x - b1 * centre_y
+    zeros = np.zeros_like(cos)
+    return np.stack([a0, a1, a2, b0, b1, b2, zeros, zeros],
+                    axis=1).astype(np.float32)
+
+
+def warp_images(images, transforms):
+    """Resamples image i of NHWC `images` by `transforms[i]`
+    (`warp_transforms`), bilinearly, zero-filling what falls outside
+    (MNIST's background is 0). Each output pixel is computed alone: the
+    same numbers for the same inputs on one CPU."""
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms,
+        output_shape=tf.shape(images)[1:3], fill_value=0.0,
+        interpolation='BILINEAR', fill_mode='CONSTANT',
+        name='warped_images')
+    warped.set_shape(images.shape)  # the op's output shape is not static
+    return warped
+
+
 def shard(split, index, count):
     """Worker `index` of `count`'s share of `split`: example i goes to
     worker i mod count."""
@@ -152,10 +218,14 @@ class FeedInputs:
     the Batcher in Python (and, with `max_shift`, its shifts, applied in
     the graph)."""
 
-    def __init__(self, model, max_shift=0):
+    def __init__(self, model, max_shift=0, max_rotation=0.0, max_scale=0.0):
         self._fed_images, self.labels = placeholders(model)
         self.images = self._fed_images
-        self._shifts = None
+        self._shifts = self._warps = None
+        if max_rotation or max_scale:
+            self._warps = tf1.placeholder(tf.float32, [None, 8],
+                                          name='warps')
+            self.images = warp_images(self.images, self._warps)
         if max_shift:
             self._shifts = tf1.placeholder(tf.int64, [None, 2], name='shifts')
             self.images = shift_images(self.images, self._shifts, max_shift)
@@ -170,17 +240,19 @@ class FeedInputs:
         feed = {self._fed_images: images, self.labels: labels}
         if self._shifts is not None:
             feed[self._shifts] = self._batcher.shifts(step)
+        if self._warps is not None:
+            feed[self._warps] = self._batcher.warps(step)
         return feed
 
 
 class StagedInputs:
     """A tf.data path: the whole split is copied into the graph once (at
     `start`), and a prefetching pipeline gathers each step's batch from it
-    by the Batcher's indices (and shifts it by the Batcher's shifts), so
-    batches are those of the feed path and nothing crosses feed_dict per
-    step."""
+    by the Batcher's indices (and warps and shifts it by the Batcher's
+    warps and shifts), so batches are those of the feed path and nothing
+    crosses feed_dict per step."""
 
-    def __init__(self, model, max_shift=0):
+    def __init__(self, model, max_shift=0, max_rotation=0.0, max_scale=0.0):
         shape = [model.image_size, model.image_size, model.channels]
         self._first_step = tf1.placeholder(tf.int64, [], name='first_step')
         self._all_images = tf1.placeholder(tf.float32, [None] + shape,
@@ -188,17 +260,30 @@ class StagedInputs:
         self._all_labels = tf1.placeholder(tf.int64, [None],
                                            name='staged_labels')
         self._batcher = None
+        warp = bool(max_rotation or max_scale)
+        # What the Batcher gives each step, in this order: the examples'
+        # indices, then their shifts, then their warps, if augmented.
+        types = ([tf.int64] + [tf.int64] * bool(max_shift) +
+                 [tf.float32] * warp)
 
         def batch_of(step):
             step = int(step)
+            batch = [self._batcher.indices(step)]
             if max_shift:
-                return (self._batcher.indices(step),
-                        self._batcher.shifts(step))
-            return (self._batcher.indices(step),)
+                batch.append(self._batcher.shifts(step))
+            if warp:
+                batch.append(self._batcher.warps(step))
+            return tuple(batch)
 
-        def gather(indices, shifts=None):
+        def gather(indices, *augmentation):
             indices.set_shape([None])  # numpy_function's outputs have none
             images = tf.gather(self._all_images, indices)
+            augmentation = list(augmentation)
+            shifts = augmentation.pop(0) if max_shift else None
+            if warp:
+                transforms = augmentation.pop(0)
+                transforms.set_shape([None, 8])
+                images = warp_images(images, transforms)
             if max_shift:
                 shifts.set_shape([None, 2])
                 images = shift_images(images, shifts, max_shift)
@@ -207,8 +292,7 @@ class StagedInputs:
         # Endless, like the Batcher: the loop decides how many batches it
         # takes (a cluster worker may take more than the steps it has left).
         dataset = tf.data.Dataset.range(self._first_step, 2 ** 62).map(
-            lambda step: tuple(tf.numpy_function(
-                batch_of, [step], [tf.int64] * (2 if max_shift else 1))))
+            lambda step: tuple(tf.numpy_function(batch_of, [step], types)))
         dataset = dataset.map(gather).prefetch(1)
         self._iterator = tf1.data.make_initializable_iterator(dataset)
         self.images, self.labels = self._iterator.get_next()

@@ -389,7 +389,9 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
     shard = inputs.shard(train_split, task.task_index, workers)
     batcher = inputs.Batcher(shard.images, shard.labels,
                              train_config.batch_size, train_config.seed,
-                             train_config.random_shift)
+                             train_config.random_shift,
+                             train_config.random_rotation,
+                             train_config.random_scale)
     session_config = _session_config(train_config, task)
     server = start_server(task, session_config)
 

@@ -195,7 +195,9 @@ def train(train_config, model_dir, train_split, log=print):
 def _train(train_config, model_dir, train_split, log):
     batcher = inputs.Batcher(train_split.images, train_split.labels,
                              train_config.batch_size, train_config.seed,
-                             train_config.random_shift)
+                             train_config.random_shift,
+                             train_config.random_rotation,
+                             train_config.random_scale)
     train_graph = train_op.build_train_graph(train_config)
     session_config = model_graph.session_config(train_config)
     with tf1.Session(graph=train_graph.graph,

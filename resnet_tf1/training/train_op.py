@@ -23,6 +23,24 @@ TrainGraph = collections.namedtuple('TrainGraph', [
     'optimizer', 'grads_and_vars'])
 
 
+def learning_rate_at(train_config, global_step):
+    """The rate of the step `global_step` starts, by
+    `train_config.learning_rate_schedule` (config.LEARNING_RATE_SCHEDULES):
+    a function of the step alone, so a resumed run replays it."""
+    if train_config.learning_rate_schedule == 'cosine':
+        # To 0 at --steps: the run ends with the rate run down, however
+        # long it is (a resumed run given a larger --steps changes the
+        # rate from there on).
+        return tf1.train.cosine_decay(
+            train_config.learning_rate, global_step,
+            decay_steps=train_config.steps, name='learning_rate')
+    return tf1.train.exponential_decay(
+        train_config.learning_rate, global_step,
+        decay_steps=train_config.steps_per_epoch,
+        decay_rate=train_config.learning_rate_decay, staircase=True,
+        name='learning_rate')
+
+
 def make_optimizer(train_config, learning_rate):
     if train_config.optimizer == 'momentum':
         return tf1.train.MomentumOptimizer(learning_rate,
@@ -47,7 +65,8 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
     with graph.as_default(), tf1.device(device_function):
         tf1.set_random_seed(train_config.seed)
         inputs = inputs_lib.INPUT_PIPELINES[train_config.input_pipeline](
-            train_config.model, train_config.random_shift)
+            train_config.model, train_config.random_shift,
+            train_config.random_rotation, train_config.random_scale)
         images, labels = inputs.images, inputs.labels
 
         def build_tower(images, labels):
@@ -68,11 +87,7 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
                              towers.tower_devices(train_config.num_devices))
         logits, cross_entropy, loss = towers.merged_outputs(built)
         global_step = tf1.train.get_or_create_global_step()
-        learning_rate = tf1.train.exponential_decay(
-            train_config.learning_rate, global_step,
-            decay_steps=train_config.steps_per_epoch,
-            decay_rate=train_config.learning_rate_decay, staircase=True,
-            name='learning_rate')
+        learning_rate = learning_rate_at(train_config, global_step)
         accuracy = tf.reduce_mean(tf.cast(
             tf.equal(tf.argmax(logits, 1), labels), tf.float32),
             name='batch_accuracy')
