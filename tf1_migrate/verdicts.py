@@ -300,6 +300,93 @@ def _compat_v1(name, old, v1_value, note=''):
     return verdict(name, 'compat_v1', compat, note=note, mechanical=keeps)
 
 
+def _initializer_sample(factory):
+    """5000 numbers drawn by `factory(seed=1)` (or `factory()`) in a
+    graph, as float64, or None when it is not an initializer."""
+    import numpy as np
+    import tensorflow as tf
+    try:
+        accepts_seed = 'seed' in inspect.signature(factory).parameters
+        made = factory(seed=1) if accepts_seed else factory()
+        with tf.Graph().as_default():
+            tensor = made([100, 50], dtype=tf.float32)
+            with tf.compat.v1.Session() as session:
+                return np.asarray(session.run(tensor), np.float64)
+    except Exception:  # not an initializer with this protocol
+        return None
+
+
+def _resize_sample(function):
+    """A 1x4x5x1 ramp resized to 3x3 by `function`, or None."""
+    import numpy as np
+    import tensorflow as tf
+    image = np.arange(20, dtype=np.float32).reshape(1, 4, 5, 1)
+    for arguments in (([3, 3],), (3, 3)):
+        try:
+            with tf.Graph().as_default():
+                tensor = function(tf.constant(image), *arguments)
+                with tf.compat.v1.Session() as session:
+                    return np.asarray(session.run(tensor), np.float64)
+        except Exception:  # try the next calling convention
+            continue
+    return None
+
+
+def measure(name):
+    """{'silent': bool, 'tf1': ..., 'tf2': ...} comparing the numbers of
+    TF2's tf.X with tf.compat.v1.X (TF1's), for initializers and image
+    resizing; None for other names or when either side does not run."""
+    import numpy as np
+    rest = name[len('tf.'):]
+    new, new_error = resolve(name)
+    old, old_error = resolve('tf.compat.v1.' + rest)
+    if new_error or old_error or new is old:
+        return None
+    if 'initializer' in rest or rest.startswith('initializers.'):
+        a, b = _initializer_sample(old), _initializer_sample(new)
+        if a is None or b is None:
+            return None
+        summary = [[round(float(x.mean()), 4), round(float(x.std()), 4),
+                    round(float(x.min()), 4), round(float(x.max()), 4)]
+                   for x in (a, b)]
+        spread = max(a.std(), b.std(), 1e-12)
+        silent = abs(a.std() - b.std()) > 0.05 * spread or \
+            abs(a.mean() - b.mean()) > 0.05 * spread + 1e-6
+        return {'silent': bool(silent), 'what': 'mean std min max of '
+                '5000 draws, seed 1', 'tf1': summary[0],
+                'tf2': summary[1], 'same_bits': bool(np.array_equal(a, b))}
+    if rest.startswith('image.resize'):
+        a, b = _resize_sample(old), _resize_sample(new)
+        if a is None or b is None or a.shape != b.shape:
+            return None
+        return {'silent': not np.allclose(a, b, atol=1e-5),
+                'what': 'a 4x5 ramp resized to 3x3, first row',
+                'tf1': [round(float(x), 4) for x in a[0, 0, :, 0]],
+                'tf2': [round(float(x), 4) for x in b[0, 0, :, 0]],
+                'same_bits': bool(np.array_equal(a, b))}
+    return None
+
+
+def _with_measurement(item):
+    """`item` with the measured numbers (measure()) in changes and note."""
+    found = measure(item['name'])
+    if found is None or item['kind'] not in ('unchanged', 'args_changed'):
+        return item
+    item['changes']['measured'] = found
+    if found['silent']:
+        text = ('silent: other numbers for the same call (%s: TF1 %s, '
+                'TF2 %s); tf.compat.v1 keeps TF1\'s.' % (
+                    found['what'], found['tf1'], found['tf2']))
+    elif not found['same_bits']:
+        text = ('same distribution, other draws for a given seed (%s: '
+                'TF1 %s, TF2 %s).' % (found['what'], found['tf1'],
+                                      found['tf2']))
+    else:
+        return item
+    item['note'] = (item['note'] + ' ' + text).strip()
+    return item
+
+
 def legacy_resolutions(names):
     """{name: resolves} for tf.* names in a tf-keras-route interpreter;
     {} when tf-keras is not available."""
@@ -321,6 +408,11 @@ def versions():
              'tf_slim': metadata.version('tf-slim'),
              'keras': keras.__version__,
              'python': '%d.%d' % sys.version_info[:2]}
+    extra = os.environ.get(runner.TF_KERAS_DIR_VARIABLE)
+    for distribution in metadata.distributions(
+            path=[extra] if extra else None):
+        if distribution.metadata['Name'] in ('tf-keras', 'tf_keras'):
+            found['tf_keras'] = distribution.version
     return found
 
 
@@ -341,7 +433,8 @@ def build():
         raise SystemExit('the tf-keras route is not available: set %s to a '
                          '`pip install --target DIR tf-keras~=2.21.0`' %
                          runner.TF_KERAS_DIR_VARIABLE)
-    out = [decide(name, names[name], tables, legacy) for name in sorted(names)]
+    out = [_with_measurement(decide(name, names[name], tables, legacy))
+           for name in sorted(names)]
     kinds = {item['name']: item['kind'] for item in out}
     for name in sorted(inventory['modules']):
         value, error = resolve(name)
