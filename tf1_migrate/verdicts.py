@@ -25,6 +25,7 @@ route stops the build.
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import json
 import os
