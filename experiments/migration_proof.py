@@ -350,6 +350,18 @@ def probe_main(tasks):
     tf.compat.v1.disable_eager_execution()
 
     def resolve(name):
+        """As user code reaches it: public tf.* names by attribute access
+        from `tensorflow` (the lazy loader's Keras 3 refusal included;
+        importing the submodule itself would bypass it), private and
+        other packages' names as an import statement would."""
+        if name.startswith('tf.') and not name.startswith('tf.python.'):
+            obj = tf
+            try:
+                for part in name.split('.')[1:]:
+                    obj = getattr(obj, part)
+                return obj, None
+            except Exception as caught:  # AttributeError or the loader's
+                return None, '%s: %s' % (type(caught).__name__, caught)
         if name.startswith('tf.'):
             name = 'tensorflow.' + name[3:]
         parts = name.split('.')
