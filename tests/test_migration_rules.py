@@ -22,6 +22,7 @@ import pytest
 from tf1_migrate import docgen
 from tf1_migrate import rules
 from tf1_migrate import runner
+from tf1_migrate import variable_names
 
 IN_PROCESS = ('graph', 'eager')
 RULE_IDS = ['%s %s' % (rule.name, rule.when or rule.kind)
@@ -122,6 +123,94 @@ def test_the_silent_changes_measured():
                if rule.name == 'tf.nn.dropout' and rule.kind == 'silent'][0]
     assert abs(runner.outcome(dropout.old)[1] - 0.9) < 0.05
     assert abs(runner.outcome(dropout.replacement)[1] - 0.1) < 0.05
+
+
+def draw_std(initializer):
+    """The standard deviation of a [200, 300] variable `initializer`
+    draws in a fresh graph."""
+    code = ('result = tf1.get_variable("w", [200, 300], initializer=%s)'
+            % initializer)
+    status, value = runner.outcome(code)
+    assert status == 'ok', value
+    return float(np.std(value))
+
+
+@pytest.mark.parametrize('name', sorted(rules.INITIALIZER_CHANGES))
+def test_the_initializer_changes_measured(name):
+    """The words of each tf.initializers.X rule: a changed default gives
+    TF2's and TF1's spread; otherwise the distribution is the same."""
+    old = draw_std('tf.initializers.%s(seed=2)' % name)
+    tf1_std = draw_std('tf1.initializers.%s(seed=2)' % name)
+    # The spread each default gives: uniform (b - a) / sqrt(12); a normal
+    # truncated at two deviations 0.8796 of its deviation.
+    spreads = {'stddev 1.0': 1.0, 'stddev 0.05': 0.05,
+               'range [0, 1)': 1 / 12 ** 0.5,
+               'range [-0.05, 0.05)': 0.1 / 12 ** 0.5}
+    change = rules.INITIALIZER_CHANGES[name]
+    if change is None:
+        assert abs(old / tf1_std - 1) < 0.02, (old, tf1_std)
+    else:
+        factor = 0.8796 if name == 'truncated_normal' else 1.0
+        assert abs(tf1_std / (factor * spreads[change[0]]) - 1) < 0.02
+        assert abs(old / (factor * spreads[change[1]]) - 1) < 0.02
+
+
+def test_the_tf2_initializers_with_tf1_arguments_draw_the_same_spread():
+    """tf.random_*_initializer's rules: given the same arguments, only the
+    numbers change."""
+    for kind, args in (('random_normal', '0.0, 2.0'),
+                       ('random_uniform', '-3.0, 3.0')):
+        new = draw_std('tf.%s_initializer(%s, seed=2)' % (kind, args))
+        old = draw_std('tf1.%s_initializer(%s, seed=2)' % (kind, args))
+        assert abs(new / old - 1) < 0.02, (kind, new, old)
+
+
+@pytest.fixture(scope='module')
+def name_outcomes():
+    """variable_names.ROWS' programs, run in their environments."""
+    pending = [(index, row.program)
+               for index, row in enumerate(variable_names.ROWS)
+               if row.env == 'legacy_keras']
+    children = {}
+    if tf_keras_available():
+        children = runner.start_subprocesses(
+            {'legacy_keras': [code for _, code in pending]})
+    results = {index: runner.outcome(row.program, row.env)
+               for index, row in enumerate(variable_names.ROWS)
+               if row.env != 'legacy_keras'}
+    done = runner.collect(children)
+    if done:
+        results.update(zip([index for index, _ in pending],
+                           done['legacy_keras']))
+    return results
+
+
+@pytest.mark.parametrize('index', range(len(variable_names.ROWS)),
+                         ids=[row.route for row in variable_names.ROWS])
+def test_each_route_gives_the_variable_names_the_doc_says(name_outcomes,
+                                                          index):
+    if index not in name_outcomes:
+        pytest.skip('tf-keras not available: set %s' %
+                    runner.TF_KERAS_DIR_VARIABLE)
+    status, names = name_outcomes[index]
+    assert status == 'ok', names
+    assert tuple(names) == variable_names.ROWS[index].names
+
+
+def test_every_section_has_its_anchor_in_the_doc():
+    text = docgen.DOC_PATH.read_text()
+    for key in rules.SECTIONS:
+        assert '<a id="%s"></a>' % key in text, key
+
+
+def test_the_doc_points_into_this_package_only():
+    """The guide's replacements are things a user can have: nothing in
+    this repository's training library."""
+    text = docgen.DOC_PATH.read_text()
+    assert 'resnet_tf1.' not in text
+    for rule in rules.RULES:
+        for code in (rule.old_code, rule.new_code, rule.same_code):
+            assert 'resnet_tf1' not in code, rule.name
 
 
 def test_rules_are_well_formed():

@@ -31,6 +31,9 @@ import os
 import re
 import sys
 
+# TensorFlow's C++ start-up lines are noise in this command's output.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
 # Layer and variable names that TF1's routes give the same thing
 # (tf.layers / Keras, tf-slim): compared after mapping through this table.
 SYNONYMS = {
@@ -306,7 +309,6 @@ def main(argv=None):
     source.add_argument('--meta_graph', help='a .meta file of the ported '
                         'graph')
     args = parser.parse_args(argv)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     try:
         ckpt_vars = checkpoint_variables(args.checkpoint)
         if args.graph:

@@ -5,7 +5,9 @@
 The doc's prose is written by hand; each table sits between a
 `<!-- rules: KEY -->` line and an `<!-- end rules -->` line, and is replaced
 by the table of the rules of section KEY ('silent': every silent rule,
-'versions': the versions the rules were verified on).
+'versions': the versions the rules were verified on, 'variable-names':
+the table of variable_names.py, 'recipe:NAME': the replacement program of
+the rule named NAME, with the imports the runner gives it).
 tests/test_migration_rules.py fails when the committed doc differs from
 what this writes.
 """
@@ -14,6 +16,7 @@ import pathlib
 import re
 
 from tf1_migrate import rules
+from tf1_migrate import variable_names
 
 DOC_PATH = (pathlib.Path(__file__).resolve().parents[1] / 'docs' /
             'MIGRATION.md')
@@ -60,7 +63,35 @@ def row(rule):
         old, happens, _code(rule.new), rule.note))
 
 
+# The names runner.py gives every program, as a reader's file spells them.
+RECIPE_HEADER = ('import tempfile\n\nimport numpy as np\nimport tensorflow '
+                 'as tf\nimport tf_slim\n\ntf1 = tf.compat.v1\n\n')
+
+
+def recipe(name):
+    """The replacement program of the rule `name`, as a Python block."""
+    chosen = [rule for rule in rules.RULES
+              if rule.name == name and rule.new_code]
+    if not chosen:
+        raise ValueError('no rule %r with a replacement program' % name)
+    code = chosen[0].new_code.rstrip('\n')
+    return '```python\n%s%s\n```\n' % (RECIPE_HEADER, code)
+
+
+def names_table():
+    lines = ['| Layer | Route | Variables |', '|---|---|---|']
+    for row in variable_names.ROWS:
+        lines.append('| %s | %s | %s |' % (
+            row.layer, _cell(row.route),
+            ', '.join('`%s`' % name for name in row.names)))
+    return '\n'.join(lines) + '\n'
+
+
 def table(key):
+    if key.startswith('recipe:'):
+        return recipe(key[len('recipe:'):])
+    if key == 'variable-names':
+        return names_table()
     if key == 'versions':
         return ', '.join('%s %s' % pair for pair in rules.VERIFIED_ON) + '\n'
     if key == 'silent':

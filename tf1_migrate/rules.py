@@ -43,20 +43,28 @@ import re
 VERIFIED_ON = (('tensorflow', '2.21.0'), ('tf_slim', '1.1.0'),
                ('keras', '3.15.1'), ('tf_keras', '2.21.0'))
 
-# Section key -> heading in docs/MIGRATION.md, in the doc's order.
+# Section key -> heading in docs/MIGRATION.md, in the doc's order. Each key
+# is also the section's anchor there (`<a id="KEY"></a>`, a test checks),
+# so a link is docs/MIGRATION.md#KEY.
 SECTIONS = {
     'general': 'General rules',
     'flags': 'Flags, logging and files',
     'graphs': 'Graphs and sessions',
     'variables': 'Variables and initializers',
-    'layers': 'Layers: tf-slim, tf.contrib.layers, tf.layers',
+    'layers': 'Layers and ops: tf.nn',
+    'route-tf-keras': 'Route: tf-keras (tf.layers, RNN cells)',
+    'route-tf-slim': 'Route: tf-slim (tf.contrib.layers, slim)',
     'batch_norm': 'Batch norm',
     'losses': 'Losses and metrics',
     'optimizers': 'Optimizers and learning-rate schedules',
     'summaries': 'Summaries',
     'input': 'Input',
     'loops': 'Training loops',
-    'estimator': 'Estimator',
+    'route-estimator': 'Route: Estimator and TPUEstimator',
+    'route-seq2seq': 'Route: seq2seq',
+    'route-multi-gpu': 'Route: several GPUs (towers, nccl, '
+                       'MirroredStrategy)',
+    'contrib': 'tf.contrib, module by module',
     'checkpoints': 'Checkpoints',
     'export': 'Export',
     'distributed': 'Distributed',
@@ -174,6 +182,299 @@ _BN_INPUT = ('x = tf.constant(np.arange(16.).reshape(2, 2, 2, 2), '
              'tf.float32)\n'
              '_BN_STATISTICS = [tf.constant(v) for v in (\n'
              '    [1., 2.], [4., 9.], [0., 1.], [1., 2.])]\n')
+
+# A [3, 4] variable drawn by initializer `%s`, for the initializer rules.
+_DRAW = 'result = tf1.get_variable("w", [3, 4], initializer=%s)'
+
+# The Estimator route: a TF1 model_fn, unchanged, driven by a
+# MonitoredTrainingSession (what Estimator.train did); the loss must fall.
+_ESTIMATOR_RECIPE = """\
+import collections
+# What tf.estimator gave a model_fn: the mode names and the spec it returns.
+ModeKeys = collections.namedtuple("ModeKeys", "TRAIN EVAL PREDICT")(
+    "train", "eval", "infer")
+EstimatorSpec = collections.namedtuple(
+    "EstimatorSpec", "mode loss train_op predictions")
+
+def model_fn(features, labels, mode, params):  # the TF1 model_fn, as it was
+    predictions = tf_slim.fully_connected(features, 1, activation_fn=None)
+    loss = tf1.losses.mean_squared_error(labels, predictions)
+    train_op = tf1.train.GradientDescentOptimizer(params["rate"]).minimize(
+        loss, global_step=tf1.train.get_or_create_global_step())
+    return EstimatorSpec(mode, loss, train_op, predictions)
+
+def input_fn():
+    x = np.linspace(-1, 1, 64, dtype=np.float32).reshape(-1, 1)
+    dataset = tf.data.Dataset.from_tensor_slices((x, 3 * x + 1))
+    return tf1.data.make_one_shot_iterator(
+        dataset.repeat().batch(16)).get_next()
+
+losses = []
+with tf.Graph().as_default():  # Estimator.train(input_fn, max_steps=200)
+    features, labels = input_fn()
+    spec = model_fn(features, labels, ModeKeys.TRAIN, {"rate": 0.2})
+    with tf1.train.MonitoredTrainingSession(
+            checkpoint_dir=tempfile.mkdtemp(),
+            hooks=[tf1.train.StopAtStepHook(last_step=200)]) as session:
+        while not session.should_stop():
+            losses.append(session.run([spec.train_op, spec.loss])[1])
+result = losses[-1] < 0.01 * losses[0]
+"""
+
+# dynamic_rnn over RNN cells, on the tf-keras route.
+_RNN = ('cell = tf1.nn.rnn_cell.LSTMCell(4)\n'
+        'outputs, state = tf1.nn.dynamic_rnn(cell, tf.ones([2, 5, 3]), '
+        'dtype=tf.float32)\n'
+        'result = outputs.shape.as_list()')
+
+# Sequence to sequence with attention, without tf.contrib.seq2seq: an LSTM
+# encoder (dynamic_rnn), a decoder step with dot-product (Luong) attention,
+# teacher forcing and greedy decoding in tf.while_loop. Learns to reverse
+# sequences; the loss must fall and greedy decoding must run.
+_SEQ2SEQ_RECIPE = """\
+batch, steps, vocab, units = 16, 5, 8, 32
+rng = np.random.default_rng(0)
+source = rng.integers(1, vocab, (batch, steps)).astype(np.int32)
+target = source[:, ::-1]                       # the task: reverse
+decoder_in = np.concatenate([np.zeros((batch, 1), np.int32),
+                             target[:, :-1]], 1)  # teacher forcing
+tf1.set_random_seed(1)
+embed = tf1.get_variable("embed", [vocab, units])
+memory, encoded = tf1.nn.dynamic_rnn(
+    tf1.nn.rnn_cell.LSTMCell(units, name="encoder"),
+    tf.nn.embedding_lookup(embed, source), dtype=tf.float32)
+decoder = tf1.nn.rnn_cell.LSTMCell(units, name="decoder")
+project = tf1.get_variable("project", [2 * units, vocab])
+
+def step(tokens, state):  # one decoder step with attention over `memory`
+    output, state = decoder(tf.nn.embedding_lookup(embed, tokens), state)
+    weights = tf.nn.softmax(tf.einsum("bu,btu->bt", output, memory))
+    context = tf.einsum("bt,btu->bu", weights, memory)
+    return tf.matmul(tf.concat([output, context], 1), project), state
+
+step(decoder_in[:, 0], encoded)  # builds the decoder's variables once
+
+def train_body(t, state, logits):
+    output, state = step(tf.gather(decoder_in, t, axis=1), state)
+    return t + 1, state, logits.write(t, output)
+
+_, _, logits = tf.while_loop(
+    lambda t, *_: t < steps, train_body,
+    (0, encoded, tf.TensorArray(tf.float32, steps)))
+loss = tf1.losses.sparse_softmax_cross_entropy(
+    target, tf.transpose(logits.stack(), [1, 0, 2]))
+train_op = tf1.train.AdamOptimizer(0.02).minimize(loss)
+
+def greedy_body(t, tokens, state, ids):
+    output, state = step(tokens, state)
+    tokens = tf.argmax(output, 1, output_type=tf.int32)
+    return t + 1, tokens, state, ids.write(t, tokens)
+
+_, _, _, ids = tf.while_loop(
+    lambda t, *_: t < steps, greedy_body,
+    (0, tf.zeros([batch], tf.int32), encoded,
+     tf.TensorArray(tf.int32, steps)))
+decoded = tf.transpose(ids.stack())
+with tf1.Session() as session:
+    session.run(tf1.global_variables_initializer())
+    first = session.run(loss)
+    for _ in range(150):
+        last = session.run([train_op, loss])[1]
+    accuracy = np.mean(session.run(decoded) == target)
+result = [bool(last < 0.2 * first), bool(accuracy > 0.5)]
+"""
+
+# Two in-graph towers on one device ('/gpu:%d' % i on GPUs) average their
+# gradients: the same gradient as the whole batch on one device.
+_TOWERS = """\
+x = tf.constant(np.arange(8.).reshape(4, 2), tf.float32)
+y = tf.constant([[1.], [2.], [3.], [4.]])
+
+def loss_of(images, labels):
+    with tf1.variable_scope("model", reuse=tf1.AUTO_REUSE):
+        w = tf1.get_variable("w", [2, 1], initializer=tf1.ones_initializer())
+    return tf.reduce_mean(tf.square(tf.matmul(images, w) - labels))
+
+optimizer = tf1.train.GradientDescentOptimizer(0.1)
+"""
+_TOWERS_RECIPE = _TOWERS + """\
+tower_grads = []
+for i, (images, labels) in enumerate(zip(tf.split(x, 2), tf.split(y, 2))):
+    with tf.device("/cpu:0"), tf1.name_scope("tower_%d" % i):
+        tower_grads.append(optimizer.compute_gradients(loss_of(images,
+                                                               labels)))
+# What nccl.all_sum + dividing did: the mean over towers, per variable.
+averaged = [(tf.add_n([g for g, _ in pairs]) / len(pairs), pairs[0][1])
+            for pairs in zip(*tower_grads)]
+train_op = optimizer.apply_gradients(averaged)
+result = averaged[0][0]
+"""
+
+ROUTE_RULES = (
+    # -- the tf-keras route: tf.layers and RNN cells -----------------------
+    moved('tf.nn.rnn_cell', 'route-tf-keras',
+          new='tf.compat.v1.nn.rnn_cell', new_code=_RNN,
+          new_env='legacy_keras',
+          note='on the tf-keras route; under Keras 3 every cell fails '
+               '(next rule).'),
+    Rule('tf.compat.v1.nn.rnn_cell', 'the tf-keras route: `pip install '
+         'tf-keras~=2.21.0`, `TF_USE_LEGACY_KERAS=1`', 'route-tf-keras',
+         'error', KERAS3 % 'LSTMCell',
+         old_code='result = tf1.nn.rnn_cell.LSTMCell(4)',
+         new_code=_RNN, new_env='legacy_keras',
+         note='Every cell fails the same way, named: `BasicLSTMCell`, '
+              '`GRUCell`, `MultiRNNCell`, `DropoutWrapper`, ... On the '
+              'route all of them work, with their TF1 variable names.'),
+    moved('tf.nn.dynamic_rnn', 'route-tf-keras', new_code=_RNN,
+          new_env='legacy_keras',
+          note='The function is TensorFlow\'s own; the cells it runs need '
+               'the tf-keras route.'),
+    moved('tf.nn.bidirectional_dynamic_rnn', 'route-tf-keras'),
+    Rule('tf.contrib.rnn', 'tf.compat.v1.nn.rnn_cell on the tf-keras '
+         'route', 'route-tf-keras', 'error', NO_CONTRIB,
+         old_code='import tensorflow.contrib.rnn',
+         new_code=_RNN, new_env='legacy_keras',
+         note='LSTMCell, GRUCell, BasicLSTMCell, MultiRNNCell, '
+              'DropoutWrapper, ResidualWrapper, DeviceWrapper, '
+              'LSTMStateTuple are there; the contrib-only cells '
+              '(LSTMBlockCell, LayerNormBasicLSTMCell, ...) are gone: '
+              'use LSTMCell (other variable names).'),
+    # -- the tf-slim route ---------------------------------------------------
+    Rule('tf.layers.dense -> tf_slim.fully_connected',
+         '`tf_slim.fully_connected(x, units, activation_fn=None)`',
+         'route-tf-slim', 'route',
+         'works with other defaults: slim.fully_connected applies ReLU '
+         'unless `activation_fn=None`; tf.layers.dense is linear',
+         old_code='result = tf1.layers.dense(tf.constant([[1., -2.]]), 2,'
+                  '\n    kernel_initializer=tf1.ones_initializer())',
+         new_code='result = tf_slim.fully_connected(tf.constant([[1., -2.]]),'
+                  ' 2,\n    activation_fn=None, '
+                  'weights_initializer=tf1.ones_initializer())',
+         same_code='result = tf1.layers.dense(tf.constant([[1., -2.]]), 2,'
+                   '\n    kernel_initializer=tf1.ones_initializer())',
+         env='legacy_keras', new_env='graph',
+         note='Variable names change (`dense/kernel` -> '
+              '`fully_connected/weights`): see "What each route does to '
+              'variable names".'),
+    # -- Estimator and TPUEstimator -----------------------------------------
+    Rule('tf.compat.v1.estimator', 'the Estimator route (recipe)',
+         'route-estimator', 'error', V1_GONE % 'estimator',
+         new_code=_ESTIMATOR_RECIPE, same_code='result = True'),
+    Rule('tf.contrib.tpu', 'the Estimator route on CPU/GPU; on TPUs '
+         '`tf.distribute.TPUStrategy` (a TF2 rewrite), or pin '
+         'tensorflow<2.16', 'route-estimator', 'error', NO_CONTRIB,
+         old_code='import tensorflow.contrib.tpu',
+         new_code=_ESTIMATOR_RECIPE, same_code='result = True',
+         note='TPUEstimator went with Estimator; its model_fn runs in the '
+              'recipe once TPU-only calls (CrossShardOptimizer, '
+              'TPUEstimatorSpec) are replaced by their plain twins. Not '
+              'run on a TPU here.'),
+    Rule('tf.contrib.learn', 'the Estimator route (recipe)',
+         'route-estimator', 'error', NO_CONTRIB,
+         old_code='import tensorflow.contrib.learn',
+         new_code=_ESTIMATOR_RECIPE, same_code='result = True'),
+    # -- seq2seq -----------------------------------------------------------
+    Rule('tf.contrib.seq2seq', 'attention and decoding written with '
+         'tf.compat.v1 ops and tf.while_loop on the tf-keras route '
+         '(recipe); or pin tensorflow<2.16', 'route-seq2seq', 'error',
+         NO_CONTRIB, old_code='import tensorflow.contrib.seq2seq',
+         new_code=_SEQ2SEQ_RECIPE, same_code='result = [True, True]',
+         new_env='legacy_keras',
+         note='Its TF2 successor, tensorflow-addons (tfa.seq2seq), is '
+              'end-of-life: 0.23 fails to import on TF 2.21. Variable '
+              'names differ from contrib\'s AttentionWrapper: restore '
+              'old checkpoints with checkpoint_diff\'s map.'),
+    # -- several GPUs ------------------------------------------------------
+    Rule('tf.contrib.nccl', 'in-graph towers averaging their gradients '
+         '(recipe); on GPUs also `tf.distribute.MirroredStrategy('
+         'cross_device_ops=tf.distribute.NcclAllReduce())`',
+         'route-multi-gpu', 'error', NO_CONTRIB,
+         old_code='import tensorflow.contrib.nccl',
+         new_code=_TOWERS_RECIPE,
+         same_code=_TOWERS + 'result = optimizer.compute_gradients('
+                   'loss_of(x, y))[0][0]',
+         note='The recipe runs on CPU here (no GPU): put tower i on '
+              '"/gpu:%d" % i. NcclAllReduce was not run here.'),
+    Rule('tf.distribute.MirroredStrategy', 'tf.distribute.MirroredStrategy',
+         'route-multi-gpu', 'works', 'works in a tf.Graph: variables '
+         'created under `strategy.scope()` are mirrored; `strategy.run` '
+         'and `strategy.reduce` build graph ops a Session runs',
+         old_code='strategy = tf.distribute.MirroredStrategy(["/cpu:0"])\n'
+                  'with strategy.scope():\n'
+                  '    v = tf1.get_variable("v", [2], '
+                  'initializer=tf1.ones_initializer())\n'
+                  'result = strategy.reduce(tf.distribute.ReduceOp.SUM,\n'
+                  '    strategy.run(lambda: v * 2.0), axis=None)',
+         new_code='strategy = tf.distribute.MirroredStrategy(["/cpu:0"])\n'
+                  'with strategy.scope():\n'
+                  '    v = tf1.get_variable("v", [2], '
+                  'initializer=tf1.ones_initializer())\n'
+                  'result = strategy.reduce(tf.distribute.ReduceOp.SUM,\n'
+                  '    strategy.run(lambda: v * 2.0), axis=None)',
+         same_code='result = [2.0, 2.0]',
+         note='Measured with one CPU replica; on GPUs list them.'),
+    Rule('tf.contrib.distribute', 'tf.distribute', 'route-multi-gpu',
+         'error', NO_CONTRIB, old_code='import tensorflow.contrib.distribute',
+         new_code='result = tf.distribute.MirroredStrategy'),
+    # -- contrib modules with a home outside tf-slim -------------------------
+    Rule('tf.contrib.data', 'tf.data.experimental', 'contrib', 'error',
+         NO_CONTRIB, old_code='import tensorflow.contrib.data',
+         new_code='dataset = tf.data.Dataset.range(6).apply(\n'
+                  '    tf.data.experimental.group_by_window(\n'
+                  '        lambda x: x % 2, lambda key, d: d.batch(3), 3))\n'
+                  'result = tf1.data.make_one_shot_iterator(dataset)'
+                  '.get_next()',
+         same_code='result = [0, 2, 4]',
+         note='`group_by_window`, `map_and_batch`, `bucket_by_sequence_'
+              'length`, ...: same names in tf.data.experimental.'),
+    Rule('tf.contrib.cluster_resolver', 'tf.distribute.cluster_resolver',
+         'contrib', 'error', NO_CONTRIB,
+         old_code='import tensorflow.contrib.cluster_resolver',
+         new_code='result = tf.distribute.cluster_resolver.'
+                  'SimpleClusterResolver'),
+)
+
+# Initializers whose TF2 spelling (Keras 3's, for tf.initializers.X) differs
+# from TF1's: name -> (TF1 default, TF2 default) where a default changed,
+# None where only the numbers for a seed did. test_migration_rules measures
+# the words.
+INITIALIZER_CHANGES = {
+    'glorot_normal': None, 'glorot_uniform': None, 'he_normal': None,
+    'he_uniform': None, 'lecun_normal': None, 'lecun_uniform': None,
+    'orthogonal': None, 'variance_scaling': None,
+    'random_normal': ('stddev 1.0', 'stddev 0.05'),
+    'random_uniform': ('range [0, 1)', 'range [-0.05, 0.05)'),
+    'truncated_normal': ('stddev 1.0', 'stddev 0.05'),
+}
+
+
+def _initializer_change(name):
+    change = INITIALIZER_CHANGES[name]
+    if change is None:
+        return ("it is Keras 3's initializer: the same distribution, other "
+                "numbers for the same seed")
+    return ("it is Keras 3's initializer: default %s (TF1: %s), and other "
+            "numbers for the same seed" % (change[1], change[0]))
+
+
+INITIALIZER_RULES = tuple(
+    Rule('tf.initializers.%s' % name, 'tf.compat.v1.initializers.%s' % name,
+         'variables', 'silent', _initializer_change(name),
+         old_code=_DRAW % 'tf.initializers.%s(seed=2)' % name,
+         new_code=_DRAW % 'tf1.initializers.%s(seed=2)' % name,
+         same_code=_DRAW % 'tf1.initializers.%s(seed=2)' % name,
+         note='`tf.keras.initializers.%s` draws the same numbers as '
+              '`tf.initializers.%s`.' % (name, name))
+    for name in INITIALIZER_CHANGES
+) + (
+    Rule('tf.initializers.uniform_unit_scaling',
+         'tf.compat.v1.initializers.uniform_unit_scaling', 'variables',
+         'error', "AttributeError: module 'keras._tf_keras.keras."
+         "initializers' has no attribute 'uniform_unit_scaling'"),
+) + tuple(moved('tf.%s_initializer' % name, 'variables')
+          for name in ('glorot_uniform', 'glorot_normal', 'variance_scaling',
+                       'orthogonal', 'uniform_unit_scaling'))
+
 
 RULES = (
     # -- general -----------------------------------------------------------
@@ -321,15 +622,20 @@ RULES = (
           same_code='result = tf1.to_float(tf.constant([1, 2]))'),
     Rule('tf.random_normal_initializer', 'tf.compat.v1.random_normal_'
          'initializer (same numbers as TF1)', 'variables', 'silent',
-         "TF2's initializer draws other numbers for the same seed "
-         "(the distribution is the same)",
-         old_code='result = tf1.get_variable("w", [4], initializer=tf.'
-                  'random_normal_initializer(stddev=0.02, seed=1))',
-         new_code='result = tf1.get_variable("w", [4], initializer=tf1.'
-                  'random_normal_initializer(stddev=0.02, seed=1))',
-         same_code='result = tf1.get_variable("w", [4], initializer=tf1.'
-                   'random_normal_initializer(stddev=0.02, seed=1))',
-         note='Only matters for bit-exact reproduction of a TF1 run.'),
+         "TF2's default stddev is 0.05 (TF1: 1.0); with the same "
+         "arguments it draws other numbers for the same seed (same "
+         "distribution)",
+         old_code=_DRAW % 'tf.random_normal_initializer(seed=1)',
+         new_code=_DRAW % 'tf1.random_normal_initializer(seed=1)',
+         same_code=_DRAW % 'tf1.random_normal_initializer(seed=1)'),
+    Rule('tf.random_uniform_initializer', 'tf.compat.v1.random_uniform_'
+         'initializer (same numbers as TF1)', 'variables', 'silent',
+         "TF2's default range is [-0.05, 0.05) (TF1: [0, 1)); with the "
+         "same arguments it draws other numbers for the same seed (same "
+         "distribution)",
+         old_code=_DRAW % 'tf.random_uniform_initializer(seed=1)',
+         new_code=_DRAW % 'tf1.random_uniform_initializer(seed=1)',
+         same_code=_DRAW % 'tf1.random_uniform_initializer(seed=1)'),
     Rule('tf.constant_initializer', 'tf.constant_initializer', 'variables',
          'works', 'works in tf.compat.v1.get_variable (the TF2 class; '
          'its `dtype` and `verify_shape` arguments are gone)',
@@ -346,20 +652,23 @@ RULES = (
          new_code='result = tf.Variable(tf.constant(0.1, shape=[2]))',
          same_code='result = tf1.Variable(tf.constant(0.1, shape=[2]))'),
     # -- layers ------------------------------------------------------------
-    Rule('tf.contrib', 'the tf.contrib.* rules below; most of it lives '
-         'on in tf-slim (`tf_slim`)', 'layers', 'error',
+    Rule('tf.contrib', 'one route per module: see "tf.contrib, module by '
+         'module"', 'contrib', 'error',
          "AttributeError: module 'tensorflow' has no attribute 'contrib'",
          new_code='import tf_slim\nresult = tf_slim.layers'),
-    Rule('tf.contrib.slim', 'tf_slim', 'layers', 'error', NO_CONTRIB,
+    Rule('tf.contrib.slim', 'tf_slim', 'route-tf-slim', 'error',
+         NO_CONTRIB,
          old_code='import tensorflow.contrib.slim',
          note='`pip install tf-slim`; `import tf_slim as slim`. Most of '
               'slim runs on 2.21: its layers, arg_scope, losses, metrics, '
               'learning, evaluation; batch_norm does not.'),
-    Rule('tf.contrib.layers', 'tf_slim', 'layers', 'error', NO_CONTRIB,
+    Rule('tf.contrib.layers', 'tf_slim', 'route-tf-slim', 'error',
+         NO_CONTRIB,
          old_code='import tensorflow.contrib.layers',
          note='`tf.contrib.layers.conv2d` is `tf_slim.conv2d` (also '
               '`tf_slim.layers.conv2d`), and so on.'),
-    Rule('tf.contrib.framework', 'tf_slim', 'layers', 'error', NO_CONTRIB,
+    Rule('tf.contrib.framework', 'tf_slim', 'route-tf-slim', 'error',
+         NO_CONTRIB,
          old_code='import tensorflow.contrib.framework',
          note='arg_scope, get_variables_to_restore, '
               'assign_from_checkpoint_fn'),
@@ -372,22 +681,27 @@ RULES = (
          'tensorflow-model-optimization quantizes Keras models',
          'export', 'error', NO_CONTRIB,
          old_code='import tensorflow.contrib.quantize'),
-    Rule('tf.contrib.estimator', 'no replacement (see Estimator); for '
-         'several devices, in-graph towers (`resnet_tf1.towers`)',
-         'estimator', 'error', NO_CONTRIB,
+    Rule('tf.contrib.estimator', 'the Estimator route: model_fn in a '
+         'MonitoredTrainingSession loop; several devices: in-graph towers',
+         'route-estimator', 'error', NO_CONTRIB,
          old_code='import tensorflow.contrib.estimator'),
-    moved('tf.layers', 'layers', new='tf.compat.v1.layers',
-          note='which fails under Keras 3: see the next rule.'),
-    Rule('tf.compat.v1.layers', 'tf-slim layers (`slim.conv2d`, '
-         '`slim.fully_connected`, `slim.flatten`, ...), or the tf-keras '
-         'route', 'layers', 'error', KERAS3 % 'conv2d',
+    moved('tf.layers', 'route-tf-keras', new='tf.compat.v1.layers',
+          note='on the tf-keras route (`pip install tf-keras~=2.21.0`, '
+               '`TF_USE_LEGACY_KERAS=1`); under Keras 3 it fails: next '
+               'rule.',
+          new_code='result = tf1.layers.dense(tf.ones([1, 3]), 2)',
+          new_env='legacy_keras'),
+    Rule('tf.compat.v1.layers', 'the tf-keras route: `pip install '
+         'tf-keras~=2.21.0`, `TF_USE_LEGACY_KERAS=1` (keeps the variable '
+         'names); or tf-slim layers (other defaults and names)',
+         'route-tf-keras', 'error', KERAS3 % 'conv2d',
          old_code='result = tf1.layers.conv2d(tf.ones([1, 4, 4, 1]), 2, 3)',
-         new_code='import tf_slim\n'
-                  'result = tf_slim.conv2d(tf.ones([1, 4, 4, 1]), 2, 3)',
+         new_code='result = tf1.layers.conv2d(tf.ones([1, 4, 4, 1]), 2, 3)',
+         new_env='legacy_keras',
          note='Every member fails the same way, named: `%s`, `%s`, ... '
               '(classes too).' % ('dense', 'Conv2D')),
     Rule('TF_USE_LEGACY_KERAS=1', 'with `pip install tf-keras~=2.21.0`; '
-         'or, same numbers: tf-slim layers', 'layers', 'route',
+         'or, same numbers: tf-slim layers', 'route-tf-keras', 'route',
          'works: tf.compat.v1.layers.* are back (Keras 2 layers); '
          'slim.batch_norm still fails',
          old_code='result = tf1.layers.conv2d(tf.ones([1, 4, 4, 1]), 2, 3, '
@@ -435,62 +749,59 @@ RULES = (
                   '[1, 6, 6, 2], [1, 2, 2, 1])',
          note='A pre-0.7 name, gone from tf.compat.v1 too.'),
     # -- batch norm --------------------------------------------------------
-    Rule('tf_slim.batch_norm', '`resnet_tf1.nets.layers.batch_norm` (same '
-         'variables, updates in UPDATE_OPS)', 'batch_norm', 'error',
+    Rule('tf_slim.batch_norm', '`tf1_migrate.compat_ops.batch_norm` (same '
+         'variables and numbers, updates in UPDATE_OPS)', 'batch_norm',
+         'error',
          "AttributeError: module 'tensorflow.python.framework.ops' has "
          "no attribute 'Tensor'",
          old_code='import tf_slim\n' + _BN_INPUT +
                   'result = tf_slim.batch_norm(x, updates_collections=None,'
                   ' is_training=True)',
          new_code=_BN_INPUT +
-                  'from resnet_tf1.nets import layers\n'
-                  'y = layers.batch_norm(x, decay=0.9, is_training=True)\n'
-                  'updates = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)\n'
-                  'with tf.control_dependencies(updates):\n'
-                  '    result = tf.identity(y)',
+                  'from tf1_migrate.compat_ops import batch_norm\n'
+                  'result = batch_norm(x, updates_collections=None, '
+                  'is_training=True)',
          when='kw=updates_collections',
          note='`updates_collections=None` (update in place) and rank-2 '
               'inputs take slim\'s fused path, which touches the removed '
-              '`ops.Tensor`. Replacement for in-place updates: run '
-              'UPDATE_OPS under `tf.control_dependencies` (new code); for '
-              'rank 2, reshape to `[N, 1, 1, C]` and back.'),
-    Rule('tf_slim.batch_norm', '`resnet_tf1.nets.layers.batch_norm` (same '
-         'variables, updates in UPDATE_OPS)', 'batch_norm', 'error',
+              '`ops.Tensor`. The owned batch norm takes both.'),
+    Rule('tf_slim.batch_norm', '`tf1_migrate.compat_ops.batch_norm` (same '
+         'variables and numbers, updates in UPDATE_OPS)', 'batch_norm',
+         'error',
          "ModuleNotFoundError: No module named 'tf_keras'",
          old_code='import tf_slim\n' + _BN_INPUT +
                   'result = tf_slim.batch_norm(x, is_training=True)',
-         new_code=_BN_INPUT + 'from resnet_tf1.nets import layers\n'
-                  'result = layers.batch_norm(x, is_training=True)',
+         new_code=_BN_INPUT + 'from tf1_migrate.compat_ops import '
+                  'batch_norm\n'
+                  'result = batch_norm(x, is_training=True)',
          note="The default path builds Keras 2's BatchNormalization "
               "layer; with tf-keras installed the error names "
               "`tf_keras.legacy_tf_layers` instead."),
-    Rule('rank-2 batch norm', 'reshape `[N, C]` -> `[N, 1, 1, C]`, '
-         '`resnet_tf1.nets.layers.batch_norm`, reshape back', 'batch_norm',
+    Rule('rank-2 batch norm', '`tf1_migrate.compat_ops.batch_norm` on '
+         'the `[N, C]` input', 'batch_norm',
          'route', 'works: the same numbers as normalizing over the batch '
          'axis by hand',
-         old_code='from resnet_tf1.nets import layers\n'
+         old_code='from tf1_migrate.compat_ops import batch_norm\n'
                   'x = tf.constant(np.arange(12.).reshape(4, 3) ** 2, '
                   'tf.float32)\n'
-                  'y = layers.batch_norm(tf.reshape(x, [-1, 1, 1, 3]), '
-                  'is_training=True)\n'
-                  'result = tf.reshape(y, [-1, 3])',
+                  'result = batch_norm(x, is_training=True)',
          new_code='x = tf.constant(np.arange(12.).reshape(4, 3) ** 2, '
                   'tf.float32)\n'
                   'mean, variance = tf.nn.moments(x, [0])\n'
                   'result = (x - mean) / tf.sqrt(variance + 0.001)',
-         same_code='from resnet_tf1.nets import layers\n'
+         same_code='from tf1_migrate.compat_ops import batch_norm\n'
                    'x = tf.constant(np.arange(12.).reshape(4, 3) ** 2, '
                    'tf.float32)\n'
-                   'y = layers.batch_norm(tf.reshape(x, [-1, 1, 1, 3]), '
-                   'is_training=True)\n'
-                   'result = tf.reshape(y, [-1, 3])',
+                   'result = batch_norm(x, is_training=True)',
          note='slim.batch_norm on a rank-2 input takes the broken fused '
-              'path; resnet_tf1.nets.layers.batch_norm takes rank 4 only.'),
-    Rule('tf.contrib.layers.batch_norm', '`resnet_tf1.nets.layers.batch_norm`',
+              'path.'),
+    Rule('tf.contrib.layers.batch_norm',
+         '`tf1_migrate.compat_ops.batch_norm`',
          'batch_norm', 'error', NO_CONTRIB,
          old_code='import tensorflow.contrib.layers',
-         new_code=_BN_INPUT + 'from resnet_tf1.nets import layers\n'
-                  'result = layers.batch_norm(x, is_training=True)',
+         new_code=_BN_INPUT + 'from tf1_migrate.compat_ops import '
+                  'batch_norm\n'
+                  'result = batch_norm(x, is_training=True)',
          note='It is tf_slim.batch_norm, which fails too (rules above).'),
     Rule('tf.nn.batch_norm_with_global_normalization',
          'tf.nn.batch_norm_with_global_normalization', 'batch_norm',
@@ -644,7 +955,7 @@ RULES = (
               'too (ValueError: Shape ... must have rank 0).'),
     # -- input -------------------------------------------------------------
     Rule('tf.examples', '`tf.keras.datasets.mnist.load_data()`, or an '
-         'IDX reader (`resnet_tf1.data.mnist.load_mnist`)', 'input', 'error',
+         'IDX reader of your own', 'input', 'error',
          "ModuleNotFoundError: No module named 'tensorflow.examples'",
          old_code='import tensorflow.examples.tutorials.mnist',
          new_code='result = tf.keras.datasets.mnist.load_data',
@@ -732,14 +1043,11 @@ RULES = (
                '`graph.as_default()` (its hooks add ops to the default '
                'graph).'),
     # -- estimator ---------------------------------------------------------
-    Rule('tf.estimator', 'an explicit tf.Graph + '
-         '`tf.compat.v1.train.MonitoredTrainingSession` (new code), or '
-         'pin tensorflow<2.16', 'estimator', 'error',
+    Rule('tf.estimator', 'keep the model_fn, drive it with '
+         '`tf.compat.v1.train.MonitoredTrainingSession` in a tf.Graph '
+         '(recipe), or pin tensorflow<2.16', 'route-estimator', 'error',
          "AttributeError: module 'tensorflow' has no attribute 'estimator'",
-         new_code=_STEP +
-         'with tf1.train.MonitoredTrainingSession(\n'
-         '        checkpoint_dir=tempfile.mkdtemp()) as session:\n'
-         '    result = session.run(step)',
+         new_code=_ESTIMATOR_RECIPE, same_code='result = True',
          note='Removed in TF 2.16, from tf.compat.v1 too (' +
               V1_GONE % 'estimator' + '). A model_fn already builds a '
               'graph: call it once, then run its train_op in a '
@@ -785,5 +1093,7 @@ RULES = (
               'variables_device) needs the TF1 tf.device.'),
     moved('tf.train.replica_device_setter', 'distributed'),
     moved('tf.train.Server', 'distributed', new='tf.distribute.Server'),
-    moved('tf.train.SyncReplicasOptimizer', 'distributed'),
-)
+    moved('tf.train.SyncReplicasOptimizer', 'route-multi-gpu',
+          note='Runs between-graph replication on a tf.compat.v1.train.'
+               'Server cluster (not run across machines here).'),
+) + ROUTE_RULES + INITIALIZER_RULES
