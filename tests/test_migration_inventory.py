@@ -88,25 +88,56 @@ def test_upgrade_tables_were_read_from_the_installed_tensorflow():
     assert len(data['tables']['symbol_renames']) > 1000
 
 
-def test_every_replacement_resolves_on_its_route():
-    on_tf_keras = set()
-    for verdict in inventory.all_verdicts():
-        if not verdict.replacement:
-            continue
-        if verdict.route == 'tf_keras':
-            on_tf_keras.add(verdict.replacement)
-            continue
-        value, error = verdicts.resolve(verdict.replacement)
-        assert error is None, (verdict.name, verdict.replacement, error)
+def tf_keras_route_replacements():
+    return sorted({verdict.replacement for verdict in inventory.all_verdicts()
+                   if verdict.replacement and verdict.route == 'tf_keras'})
+
+
+# Programs run on the tf-keras route by test_tf_keras_route_runs_layers_
+# and_rnn_cells, after the resolutions: one child interpreter for both.
+ROUTE_PROGRAMS = [
+    'x = tf1.placeholder(tf.float32, [None, 3])\n'
+    '%s(x, 2)\n'
+    'result = sorted(v.name for v in tf1.trainable_variables())'
+    % inventory.lookup('tf.layers.dense').replacement,
+    'cell = %s(4)\n'
+    'x = tf.zeros([2, 5, 3])\n'
+    'out, _ = tf1.nn.dynamic_rnn(cell, x, dtype=tf.float32)\n'
+    'result = out.shape.as_list()'
+    % inventory.lookup('tf.nn.rnn_cell.LSTMCell').replacement,
+    'result = %s.GRUCell(2) is not None'
+    % inventory.lookup('tf.contrib.rnn').replacement]
+
+
+@pytest.fixture(scope='module')
+def tf_keras_outcomes():
+    """{program: outcome} on the tf-keras route: every tf-keras
+    replacement resolved, then ROUTE_PROGRAMS."""
     if not tf_keras_available():
-        pytest.skip('tf-keras not available: set %s' %
+        pytest.skip('tf-keras not available: set %s to a directory made by '
+                    '`pip install --target DIR tf-keras~=2.21.0`' %
                     runner.TF_KERAS_DIR_VARIABLE)
-    names = sorted(on_tf_keras)
-    outcomes = runner.collect(runner.start_subprocesses({'legacy_keras': [
-        'result = %s is not None' % name for name in names]}))
-    failing = [name for name, outcome in zip(names,
-                                             outcomes['legacy_keras'])
-               if outcome != ('ok', True)]
+    programs = ['result = %s is not None' % name
+                for name in tf_keras_route_replacements()] + ROUTE_PROGRAMS
+    outcomes = runner.collect(runner.start_subprocesses(
+        {'legacy_keras': programs}))['legacy_keras']
+    return dict(zip(programs, outcomes))
+
+
+def test_every_replacement_resolves_on_the_plain_stack():
+    for verdict in inventory.all_verdicts():
+        if verdict.replacement and verdict.route != 'tf_keras':
+            value, error = verdicts.resolve(verdict.replacement)
+            assert error is None, (verdict.name, verdict.replacement, error)
+
+
+def test_every_replacement_resolves_on_the_tf_keras_route(
+        tf_keras_outcomes):
+    names = tf_keras_route_replacements()
+    assert len(names) > 50
+    failing = [name for name in names
+               if tf_keras_outcomes['result = %s is not None' % name] !=
+               ('ok', True)]
     assert not failing
 
 
@@ -207,31 +238,15 @@ def test_keyword_rename_gives_the_same_numbers():
                           _run(call % ('tf.nn.avg_pool', 'input')))
 
 
-def test_tf_keras_route_runs_layers_and_rnn_cells():
-    if not tf_keras_available():
-        pytest.skip('tf-keras not available: set %s' %
-                    runner.TF_KERAS_DIR_VARIABLE)
-    dense = inventory.lookup('tf.layers.dense')
-    cell = inventory.lookup('tf.nn.rnn_cell.LSTMCell')
-    rnn = inventory.lookup('tf.contrib.rnn')
-    assert (dense.kind, cell.kind, rnn.route) == ('tf_keras',) * 3
-    programs = [
-        'x = tf1.placeholder(tf.float32, [None, 3])\n'
-        '%s(x, 2)\n'
-        'result = sorted(v.name for v in tf1.trainable_variables())'
-        % dense.replacement,
-        'cell = %s(4)\n'
-        'x = tf.zeros([2, 5, 3])\n'
-        'out, _ = tf1.nn.dynamic_rnn(cell, x, dtype=tf.float32)\n'
-        'result = out.shape.as_list()' % cell.replacement,
-        'result = %s.GRUCell(2) is not None' % rnn.replacement]
-    outcomes = runner.collect(runner.start_subprocesses(
-        {'legacy_keras': programs}))['legacy_keras']
+def test_tf_keras_route_runs_layers_and_rnn_cells(tf_keras_outcomes):
+    kinds = [inventory.lookup(name) for name in (
+        'tf.layers.dense', 'tf.nn.rnn_cell.LSTMCell', 'tf.contrib.rnn')]
+    assert [(v.kind, v.route) for v in kinds] == [('tf_keras',) * 2] * 3
+    dense, lstm, gru = [tf_keras_outcomes[code] for code in ROUTE_PROGRAMS]
     # TF1's variable names: what a TF1 checkpoint holds.
-    assert outcomes[0] == ('ok', ['dense/bias:0', 'dense/kernel:0']), \
-        outcomes
-    assert outcomes[1] == ('ok', [2, 5, 4]), outcomes
-    assert outcomes[2] == ('ok', True), outcomes
+    assert dense == ('ok', ['dense/bias:0', 'dense/kernel:0'])
+    assert lstm == ('ok', [2, 5, 4])
+    assert gru == ('ok', True)
 
 
 def test_keras_3_is_why_the_route_is_needed():
