@@ -338,7 +338,7 @@ ROUTE_RULES = (
               'DropoutWrapper, ResidualWrapper, DeviceWrapper, '
               'LSTMStateTuple are there; the contrib-only cells '
               '(LSTMBlockCell, LayerNormBasicLSTMCell, ...) are gone: '
-              'use LSTMCell (other variable names).'),
+              'use LSTMCell, and check the names with checkpoint_diff.'),
     # -- the tf-slim route ---------------------------------------------------
     Rule('tf.layers.dense -> tf_slim.fully_connected',
          '`tf_slim.fully_connected(x, units, activation_fn=None)`',
@@ -376,7 +376,7 @@ ROUTE_RULES = (
     # -- seq2seq -----------------------------------------------------------
     Rule('tf.contrib.seq2seq', 'attention and decoding written with '
          'tf.compat.v1 ops and tf.while_loop on the tf-keras route '
-         '(recipe); or pin tensorflow<2.16', 'route-seq2seq', 'error',
+         '(recipe)', 'route-seq2seq', 'error',
          NO_CONTRIB, old_code='import tensorflow.contrib.seq2seq',
          new_code=_SEQ2SEQ_RECIPE, same_code='result = [True, True]',
          new_env='legacy_keras',
