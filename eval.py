@@ -19,7 +19,6 @@ from absl import app
 from absl import flags
 
 from resnet_tf1.cli import launch  # first: quiets TensorFlow before it loads
-from resnet_tf1 import config
 from resnet_tf1.cli import flag_groups
 from resnet_tf1.data import mnist
 from resnet_tf1.errors import ConfigError
@@ -32,6 +31,7 @@ flag_groups.define_checkpoint()
 flag_groups.define_data_dir()
 flag_groups.define_eval_batch_size(old_spelling=True)
 flag_groups.define_inference_convolutions()
+flag_groups.define_data_format()
 flag_groups.define_verbose()
 flags.DEFINE_enum('split', 'test', ['test', 'validation'],
                   'Which split to evaluate.')
@@ -68,7 +68,7 @@ def _evaluate_all():
     evaluate.evaluate_all(
         FLAGS.model_dir, split, FLAGS.eval_batch_size, FLAGS.ema,
         report=lambda line: print(line, flush=True), split_name=FLAGS.split,
-        inference_convolutions=FLAGS.inference_convolutions)
+        compute=flag_groups.compute_config())
 
 
 def main(argv):
@@ -78,12 +78,8 @@ def main(argv):
         if FLAGS.eval_batch_size < 1:
             raise ConfigError('--eval_batch_size must be at least 1, got '
                               '%d' % FLAGS.eval_batch_size)
-        if FLAGS.inference_convolutions not in (
-                config.INFERENCE_CONVOLUTIONS):
-            raise ConfigError(
-                '--inference_convolutions must be one of %s, got %r' % (
-                    '|'.join(config.INFERENCE_CONVOLUTIONS),
-                    FLAGS.inference_convolutions))
+        # How this evaluation computes, checked before any reading.
+        compute = flag_groups.compute_config()
         if FLAGS.all_checkpoints:
             _evaluate_all()
             return
@@ -100,9 +96,7 @@ def main(argv):
             split = mnist.load_split(FLAGS.data_dir, FLAGS.split)
             evaluate.watch(FLAGS.model_dir, split, FLAGS.eval_batch_size,
                            FLAGS.ema, timeout=FLAGS.watch_timeout,
-                           split_name=FLAGS.split,
-                           inference_convolutions=(
-                               FLAGS.inference_convolutions))
+                           split_name=FLAGS.split, compute=compute)
             return
         checkpoint, train_config = evaluate.resolve_checkpoint(
             FLAGS.model_dir, FLAGS.checkpoint_path,
@@ -111,8 +105,7 @@ def main(argv):
         # Before the graph build, the slow part: what is being evaluated.
         note(evaluate.start_line(checkpoint, FLAGS.split,
                                  len(split.labels), FLAGS.ema))
-        evaluator = evaluate.Evaluator(train_config, FLAGS.ema,
-                                       FLAGS.inference_convolutions)
+        evaluator = evaluate.Evaluator(train_config, FLAGS.ema, compute)
         try:
             result = evaluator.evaluate(checkpoint, split,
                                         FLAGS.eval_batch_size,

@@ -24,7 +24,11 @@ from resnet_tf1.nets import units
 # (model_dir/run_record.py); not a TrainConfig field.
 HISTORY_KEY = 'history'
 NORMS = ('none', 'batch')
-OPTIMIZERS = ('gradient_descent', 'momentum')
+# slim's train_image_classifier.py choices (training/train_op.py's
+# make_optimizer); 'sgd' is read as 'gradient_descent' (OPTIMIZER_ALIASES).
+OPTIMIZERS = ('gradient_descent', 'momentum', 'adam', 'rmsprop', 'adagrad',
+              'adadelta', 'ftrl')
+OPTIMIZER_ALIASES = {'sgd': 'gradient_descent'}
 # 'exponential': the article's, the rate times --learning_rate_decay once
 # per epoch (staircase); 'cosine': half a cosine from the rate down to 0 at
 # --steps, per step (training/train_op.py's learning_rate).
@@ -72,7 +76,6 @@ class ModelConfig:
     stem: Optional[str] = None
     image_size: int = data_set.IMAGE_SIZE
     channels: int = data_set.IMAGE_CHANNELS
-    data_format: str = 'NHWC'
 
     def resolved(self):
         """Validates, and returns a copy with the network's defaults filled."""
@@ -116,9 +119,49 @@ class ModelConfig:
                  '--image_size must be at least 1, got %s', self.image_size)
         _require(self.channels >= 1,
                  '--channels must be at least 1, got %s', self.channels)
-        _require(self.data_format in DATA_FORMATS,
-                 '--data_format must be one of %s, got %r',
-                 '|'.join(DATA_FORMATS), self.data_format)
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeConfig:
+    """How a graph is computed, never what: none of these fields changes
+    the variables, so checkpoints restore across them, a resumed run may
+    change them (train_config.json's history says when), and evaluation
+    and export use their own, not the run's (an NCHW run trained on a GPU
+    is evaluated NHWC on a CPU)."""
+    # Training convolutions (CONV_GRADIENTS) and inference convolutions
+    # (INFERENCE_CONVOLUTIONS, for eval.py's and bench's graphs).
+    conv_gradients: str = 'auto'
+    inference_convolutions: str = 'fast'
+    input_pipeline: str = 'feed'
+    precision: str = 'float32'
+    xla: bool = False
+    # The layout the network computes in; inputs are fed NHWC either way.
+    data_format: str = 'NHWC'
+    # TensorFlow's thread pools; 0 lets TensorFlow choose (one intra-op
+    # thread per core).
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
+    # Towers in this process (compute/towers.py); a batch is split among
+    # them.
+    num_devices: int = 1
+
+    def validate(self):
+        for field, choices in (('conv_gradients', CONV_GRADIENTS),
+                               ('inference_convolutions',
+                                INFERENCE_CONVOLUTIONS),
+                               ('input_pipeline', INPUT_PIPELINES),
+                               ('precision', PRECISIONS),
+                               ('data_format', DATA_FORMATS)):
+            _require(getattr(self, field) in choices,
+                     '--%s must be one of %s, got %r', field,
+                     '|'.join(choices), getattr(self, field))
+        for field in ('intra_op_threads', 'inter_op_threads'):
+            _require(getattr(self, field) >= 0,
+                     '--%s must be at least 0, got %s', field,
+                     getattr(self, field))
+        _require(self.num_devices >= 1,
+                 '--num_devices must be at least 1, got %s', self.num_devices)
+        return self
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +178,21 @@ class TrainConfig:
     seed: Optional[int] = None
     optimizer: str = data_set.OPTIMIZER
     momentum: float = data_set.MOMENTUM
+    # The other optimizers' hyper-parameters, slim's flag names; each is
+    # read by its optimizer only (train_op.make_optimizer).
+    opt_epsilon: float = data_set.OPT_EPSILON
+    adam_beta1: float = data_set.ADAM_BETA1
+    adam_beta2: float = data_set.ADAM_BETA2
+    rmsprop_decay: float = data_set.RMSPROP_DECAY
+    rmsprop_momentum: float = data_set.RMSPROP_MOMENTUM
+    adadelta_rho: float = data_set.ADADELTA_RHO
+    adagrad_initial_accumulator_value: float = (
+        data_set.ADAGRAD_INITIAL_ACCUMULATOR_VALUE)
+    ftrl_learning_rate_power: float = data_set.FTRL_LEARNING_RATE_POWER
+    ftrl_initial_accumulator_value: float = (
+        data_set.FTRL_INITIAL_ACCUMULATOR_VALUE)
+    ftrl_l1: float = data_set.FTRL_L1
+    ftrl_l2: float = data_set.FTRL_L2
     # Augmentation: each training image moved by up to this many pixels
     # down/up and right/left (data/inputs.py); 0 trains on MNIST as given.
     random_shift: int = data_set.RANDOM_SHIFT
@@ -151,18 +209,8 @@ class TrainConfig:
     # Examples per epoch, for the one-decay-per-epoch schedule: the size of
     # MNIST's training split (55,000 after the 5,000 validation images).
     train_examples: int = data_set.TRAIN_EXAMPLES
-    # How the step is computed; none of these changes what is trained.
-    conv_gradients: str = 'auto'
-    input_pipeline: str = 'feed'
-    precision: str = 'float32'
-    xla: bool = False
-    # TensorFlow's thread pools; 0 lets TensorFlow choose (one intra-op
-    # thread per core).
-    intra_op_threads: int = 0
-    inter_op_threads: int = 0
-    # Towers in this process (compute/towers.py); `batch_size` is split
-    # among them.
-    num_devices: int = 1
+    # How the step is computed; none of it changes what is trained.
+    compute: ComputeConfig = ComputeConfig()
     # Workers of a synchronous cluster (training/distributed.py), each taking
     # a batch of `batch_size` per step: one global step consumes
     # batch_size * num_workers examples. Set from the cluster, not a flag.
@@ -190,6 +238,10 @@ class TrainConfig:
                  '--ema_decay must be in [0, 1), got %s', self.ema_decay)
         _require(self.steps >= 1, '--steps must be at least 1, got %s',
                  self.steps)
+        # The global step is an int64 variable: a larger total would be
+        # saved and then overflow (issue 28).
+        _require(self.steps <= 2 ** 62, '--steps must be at most 2**62, '
+                 'got %s', self.steps)
         _require(self.seed is None or 0 <= self.seed < 2 ** 31,
                  '--seed must be in [0, 2**31), got %s', self.seed)
         _require(self.optimizer in OPTIMIZERS,
@@ -197,6 +249,25 @@ class TrainConfig:
                  '|'.join(OPTIMIZERS), self.optimizer)
         _require(0 <= self.momentum < 1,
                  '--momentum must be in [0, 1), got %s', self.momentum)
+        for field in ('adam_beta1', 'adam_beta2', 'rmsprop_decay',
+                      'rmsprop_momentum', 'adadelta_rho'):
+            _require(0 <= getattr(self, field) < 1,
+                     '--%s must be in [0, 1), got %s', field,
+                     getattr(self, field))
+        _require(self.opt_epsilon > 0,
+                 '--opt_epsilon must be positive, got %s', self.opt_epsilon)
+        for field in ('adagrad_initial_accumulator_value',
+                      'ftrl_initial_accumulator_value'):
+            _require(getattr(self, field) > 0,
+                     '--%s must be positive, got %s', field,
+                     getattr(self, field))
+        _require(self.ftrl_learning_rate_power <= 0,
+                 '--ftrl_learning_rate_power must be at most 0, got %s',
+                 self.ftrl_learning_rate_power)
+        for field in ('ftrl_l1', 'ftrl_l2'):
+            _require(getattr(self, field) >= 0,
+                     '--%s must be at least 0, got %s', field,
+                     getattr(self, field))
         _require(0 <= self.random_shift < self.model.image_size,
                  '--random_shift must be in [0, %s) (the image size), got %s',
                  self.model.image_size, self.random_shift)
@@ -214,24 +285,10 @@ class TrainConfig:
                  self.keep_checkpoint_every)
         _require(self.log_every >= 1,
                  '--log_every must be at least 1, got %s', self.log_every)
-        _require(self.conv_gradients in CONV_GRADIENTS,
-                 '--conv_gradients must be one of %s, got %r',
-                 '|'.join(CONV_GRADIENTS), self.conv_gradients)
-        _require(self.input_pipeline in INPUT_PIPELINES,
-                 '--input_pipeline must be one of %s, got %r',
-                 '|'.join(INPUT_PIPELINES), self.input_pipeline)
-        _require(self.precision in PRECISIONS,
-                 '--precision must be one of %s, got %r',
-                 '|'.join(PRECISIONS), self.precision)
-        for field in ('intra_op_threads', 'inter_op_threads'):
-            _require(getattr(self, field) >= 0,
-                     '--%s must be at least 0, got %s', field,
-                     getattr(self, field))
-        _require(self.num_devices >= 1,
-                 '--num_devices must be at least 1, got %s', self.num_devices)
-        _require(self.batch_size % self.num_devices == 0,
+        self.compute.validate()
+        _require(self.batch_size % self.compute.num_devices == 0,
                  '--batch_size %s does not split evenly over --num_devices %s',
-                 self.batch_size, self.num_devices)
+                 self.batch_size, self.compute.num_devices)
         _require(self.num_workers >= 1,
                  'num_workers must be at least 1, got %s', self.num_workers)
         _require(self.train_examples >= 1,
@@ -240,7 +297,9 @@ class TrainConfig:
 
     def resolved(self):
         """Validates, and fills the model's defaults."""
-        filled = dataclasses.replace(self, model=self.model.resolved())
+        filled = dataclasses.replace(
+            self, model=self.model.resolved(),
+            optimizer=OPTIMIZER_ALIASES.get(self.optimizer, self.optimizer))
         filled.validate()
         return filled
 
@@ -262,15 +321,31 @@ class TrainConfig:
         try:
             fields = json.loads(text)
             fields.pop(HISTORY_KEY, None)
-            model = ModelConfig(**fields.pop('model'))
-            train_config = cls(model=model, **fields)
-            problem = _type_problem(model) or _type_problem(train_config)
+            model_fields = dict(fields.pop('model'))
+            compute_fields = dict(fields.pop('compute', {}))
+            # Files written before ComputeConfig kept its fields flat, and
+            # the data format in the model.
+            for name in COMPUTE_FIELDS:
+                if name in fields:
+                    compute_fields.setdefault(name, fields.pop(name))
+            if 'data_format' in model_fields:
+                compute_fields.setdefault('data_format',
+                                          model_fields.pop('data_format'))
+            model = ModelConfig(**model_fields)
+            compute = ComputeConfig(**compute_fields)
+            train_config = cls(model=model, compute=compute, **fields)
+            problem = (_type_problem(model) or _type_problem(compute) or
+                       _type_problem(train_config))
             if problem:
                 raise TypeError(problem)
             return train_config
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise ConfigError('%s: not a valid training config (%s)' %
                               (source, error)) from None
+
+
+COMPUTE_FIELDS = tuple(field.name
+                       for field in dataclasses.fields(ComputeConfig))
 
 
 def _type_problem(instance):

@@ -27,13 +27,24 @@ def tiny_train_config(**overrides):
     the compute."""
     from resnet_tf1 import config
     model_fields = {key: overrides.pop(key) for key in
-                    ('name', 'norm', 'shortcut', 'base_depth', 'data_format')
+                    ('name', 'norm', 'shortcut', 'base_depth')
                     if key in overrides}
+    compute_fields = {key: overrides.pop(key) for key in
+                      config.COMPUTE_FIELDS if key in overrides}
     model = config.ModelConfig(**{'base_depth': 4, **model_fields})
-    fields = dict(model=model, batch_size=8, steps=3, seed=1, save_every=100,
+    fields = dict(model=model, compute=config.ComputeConfig(**compute_fields),
+                  batch_size=8, steps=3, seed=1, save_every=100,
                   log_every=1000)
     fields.update(overrides)
     return config.TrainConfig(**fields).resolved()
+
+
+def with_compute(train_config, **fields):
+    """`train_config` computed otherwise: its ComputeConfig with `fields`
+    replaced."""
+    import dataclasses
+    return dataclasses.replace(train_config, compute=dataclasses.replace(
+        train_config.compute, **fields))
 
 
 @pytest.fixture(scope='session')

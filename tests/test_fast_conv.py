@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
+from resnet_tf1 import config
 from resnet_tf1.model_dir import run_record
 from resnet_tf1.data import inputs
 from resnet_tf1.data import mnist
@@ -293,7 +294,8 @@ def test_evaluator_accuracy_is_the_same_with_and_without(mnist_data, tmp_path):
     split = mnist.Split(mnist_data.test.images[:500],
                         mnist_data.test.labels[:500])
     fast = evaluate.Evaluator(loaded)
-    stock = evaluate.Evaluator(loaded, inference_convolutions='tf')
+    stock = evaluate.Evaluator(
+        loaded, compute=config.ComputeConfig(inference_convolutions='tf'))
     try:
         accuracies = []
         for step in (20, 40):
@@ -329,7 +331,8 @@ def test_batch_norm_network_evaluates_the_same(mnist_data, tmp_path):
     results = []
     for fast in (True, False):
         evaluator = evaluate.Evaluator(
-            loaded, inference_convolutions='fast' if fast else 'tf')
+            loaded, compute=config.ComputeConfig(
+                inference_convolutions='fast' if fast else 'tf'))
         try:
             results.append(_evaluate(evaluator, checkpoint, split))
         finally:

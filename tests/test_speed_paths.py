@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from resnet_tf1 import config
 from resnet_tf1.model_dir import run_record
 from resnet_tf1 import errors
 from resnet_tf1.bench import bench
@@ -17,7 +18,7 @@ from resnet_tf1.bench import step_profile
 from resnet_tf1.training import loop
 from resnet_tf1.training import train_op
 
-from conftest import REPO_DIR, tiny_train_config
+from conftest import REPO_DIR, tiny_train_config, with_compute
 
 tf1 = tf.compat.v1
 
@@ -35,7 +36,7 @@ def losses_of(train_config, mnist_data, model_dir):
 def test_dataset_pipeline_trains_on_the_feed_paths_batches(mnist_data,
                                                            tmp_path):
     feed = tiny_train_config(steps=4, save_every=2)
-    staged = dataclasses.replace(feed, input_pipeline='dataset')
+    staged = with_compute(feed, input_pipeline='dataset')
     reference = losses_of(feed, mnist_data, tmp_path / 'feed')
     np.testing.assert_array_equal(
         losses_of(staged, mnist_data, tmp_path / 'dataset'), reference)
@@ -49,7 +50,7 @@ def test_dataset_pipeline_trains_on_the_feed_paths_batches(mnist_data,
 def test_bf16_keeps_float32_weights_and_follows_the_float32_curve(
         mnist_data, tmp_path):
     float32 = tiny_train_config(steps=5)
-    bf16 = dataclasses.replace(float32, precision='bf16')
+    bf16 = with_compute(float32, precision='bf16')
     graph = train_op.build_train_graph(bf16)
     dtypes = {v.dtype.base_dtype for v in graph.graph.get_collection(
         tf1.GraphKeys.GLOBAL_VARIABLES)}
@@ -76,7 +77,7 @@ def test_bf16_checkpoint_restores_in_the_evaluator(mnist_data, tmp_path):
 
 def test_xla_compiles_the_network_and_matches_float32(mnist_data, tmp_path):
     plain = tiny_train_config(steps=3)
-    compiled = dataclasses.replace(plain, xla=True)
+    compiled = with_compute(plain, xla=True)
     graph = train_op.build_train_graph(compiled).graph
     assert any(op.get_attr('_XlaCompile') for op in graph.get_operations()
                if op.type == 'Conv2D' and '_XlaCompile' in op.node_def.attr)
@@ -146,7 +147,7 @@ def test_bench_layers_covers_every_conv():
 ])
 def test_bad_speed_settings_name_the_flag(field, value, message):
     with pytest.raises(errors.ConfigError, match=message):
-        dataclasses.replace(tiny_train_config(), **{field: value}).resolved()
+        with_compute(tiny_train_config(), **{field: value}).resolved()
 
 
 @pytest.mark.parametrize('spelling', [
@@ -239,9 +240,9 @@ def _inference(train_config, images, slices, device=None):
     with graph.as_default(), tf.device(device):
         tf1.set_random_seed(3)
         placeholder = tf1.placeholder(tf.float32, [None, 28, 28, 1])
-        logits = model_graph.inference_logits(train_config, placeholder,
-                                          fast_convolutions=True,
-                                          slices=slices)
+        compute = config.ComputeConfig(inference_convolutions='fast')
+        logits = model_graph.inference_logits(
+            train_config.model, compute, placeholder, slices=slices)
     counts = dict(
         variables=len(graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)),
         cached=len(graph.get_collection(fast_conv.CACHED_KERNELS)),

@@ -16,6 +16,7 @@ from resnet_tf1.training import loop
 from resnet_tf1.training import train_op
 
 from conftest import tiny_train_config
+from conftest import with_compute
 
 tf1 = tf.compat.v1
 
@@ -31,7 +32,7 @@ def one_step(train_config, checkpoint, images, labels, run_train_op=False):
     train_graph = train_op.build_train_graph(train_config)
     gradients = {variable.op.name: gradient
                  for gradient, variable in train_graph.grads_and_vars}
-    config = model_graph.session_config(train_config)
+    config = model_graph.session_config(train_config.compute)
     with tf1.Session(graph=train_graph.graph, config=config) as session:
         train_graph.saver.restore(session, checkpoint)
         feed = {train_graph.images: images, train_graph.labels: labels}
@@ -109,7 +110,7 @@ def test_batch_norm_statistics_come_from_the_first_tower(mnist_data, tmp_path):
     with tf1.Session(graph=train_graph.graph) as session:
         session.run(tf1.global_variables_initializer())
         train_graph.saver.save(session, checkpoint)
-    towers = one_step(dataclasses.replace(batch_norm, num_devices=2),
+    towers = one_step(with_compute(batch_norm, num_devices=2),
                       checkpoint, images, labels, run_train_op=True)[3]
     first_half = one_step(batch_norm, checkpoint, images[:4], labels[:4],
                           run_train_op=True)[3]

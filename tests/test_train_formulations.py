@@ -238,7 +238,8 @@ def _network_ops(train_config, device):
         if device is not None:
             stack.enter_context(tf1.device(device))
         images, _ = inputs.placeholders(train_config.model)
-        logits = model_graph.logits(train_config, images, is_training=True)
+        logits = model_graph.logits(train_config.model, train_config.compute,
+                                    images, is_training=True)
         tf.gradients(tf.reduce_sum(logits), tf1.trainable_variables())
     return graph.get_operations()
 

@@ -16,6 +16,7 @@ from resnet_tf1.training import loop
 from resnet_tf1.training import train_op
 
 from conftest import tiny_train_config
+from conftest import with_compute
 
 tf1 = tf.compat.v1
 
@@ -201,7 +202,7 @@ def test_random_shift_runs_replay_on_either_pipeline(mnist_data, tmp_path):
     shifted = tiny_train_config(seed=5, steps=4, random_shift=2)
     straight = loop.train(shifted, str(tmp_path / 'feed'), mnist_data.train,
                           log=quiet)
-    staged = dataclasses.replace(shifted, input_pipeline='dataset')
+    staged = with_compute(shifted, input_pipeline='dataset')
     loop.train(dataclasses.replace(staged, steps=2), str(tmp_path / 'staged'),
                mnist_data.train, log=quiet)
     resumed = loop.train(staged, str(tmp_path / 'staged'), mnist_data.train,
@@ -272,11 +273,12 @@ def test_training_and_evaluation_write_tensorboard_scalars(mnist_data,
     from resnet_tf1.model_dir import summaries
     train_config = tiny_train_config(steps=4, log_every=2)
     loop.train(train_config, str(tmp_path), mnist_data.train, log=quiet)
-    scalars = summaries.read_scalars(str(tmp_path))
-    assert set(scalars) == {'loss', 'cross_entropy', 'learning_rate',
-                            'batch_accuracy', 'images_per_second'}
+    scalars = summaries.read_scalars(str(tmp_path / 'train'))
+    assert set(scalars) == {'loss', 'loss/cross_entropy',
+                            'optimizer/learning_rate', 'accuracy',
+                            'speed/images_per_second'}
     assert [step for step, _ in scalars['loss']] == [2, 4]
-    assert scalars['learning_rate'][0][1] == pytest.approx(0.03)
+    assert scalars['optimizer/learning_rate'][0][1] == pytest.approx(0.03)
     checkpoint = checkpoints.latest_checkpoint(str(tmp_path))
     result = evaluate.Evaluator(train_config).evaluate(
         checkpoint, mnist_data.validation, 1000)

@@ -20,6 +20,7 @@ cost does not depend on pixel values.
 """
 
 import collections
+import dataclasses
 import functools
 import statistics
 import time
@@ -108,7 +109,7 @@ def time_trainings(train_configs, labels, steps=STEPS, warmup=WARMUP):
                                    seed=0)
             session = tf1.Session(
                 graph=train_graph.graph,
-                config=model_graph.session_config(train_config))
+                config=model_graph.session_config(train_config.compute))
             runs.append((session, train_graph))
             with train_graph.graph.as_default():
                 session.run(tf1.global_variables_initializer())
@@ -146,7 +147,7 @@ def profile_training(train_config, steps=3, warmup=3):
     images, labels = synthetic_batch(train_config.model,
                                      10 * train_config.batch_size)
     batcher = inputs.Batcher(images, labels, train_config.batch_size, seed=0)
-    config = model_graph.session_config(train_config)
+    config = model_graph.session_config(train_config.compute)
     with tf1.Session(graph=train_graph.graph, config=config) as session:
         session.run(tf1.global_variables_initializer())
         train_graph.inputs.start(session, batcher, 0)
@@ -185,10 +186,12 @@ def _inference_graph(train_config, convolutions):
     graph = tf.Graph()
     with graph.as_default():
         images, _ = inputs.placeholders(train_config.model)
-        logits = model_graph.inference_logits(
-            train_config, images, fast_convolutions=convolutions == 'fast')
+        compute = dataclasses.replace(train_config.compute,
+                                      inference_convolutions=convolutions)
+        logits = model_graph.inference_logits(train_config.model, compute,
+                                              images)
         predictions = tf.argmax(logits, 1)
-        session = tf1.Session(config=model_graph.session_config(train_config))
+        session = tf1.Session(config=model_graph.session_config(compute))
         session.run(tf1.global_variables_initializer())
         session.run(fast_conv.refresh_op())
     return session, images, predictions
@@ -357,8 +360,8 @@ def time_layers(train_config, steps=5, warmup=1, gradients=True):
             # Reduced to a scalar so that fetching does not time a copy.
             fetches = {key: tf.reduce_sum(tensor)
                        for key, tensor in candidates.items()}
-            with tf1.Session(config=model_graph.session_config(train_config)) \
-                    as session:
+            config = model_graph.session_config(train_config.compute)
+            with tf1.Session(config=config) as session:
                 session.run(tf1.global_variables_initializer())
                 session.run(fast_conv.refresh_op())
                 seconds = {key: [] for key in fetches}

@@ -99,7 +99,7 @@ def fit_step_seconds(train_config, steps, warmup):
     `warmup` untimed ones, SGD at the config's learning rate."""
     import keras
 
-    if train_config.model.data_format != 'NHWC':
+    if train_config.compute.data_format != 'NHWC':
         raise ConfigError(
             '--compare keras: the Keras peer is built NHWC only')
     keras.utils.set_random_seed(0)

@@ -84,10 +84,11 @@ def main(_):
             '--inference_convolutions must be one of %s|both, got %r' % (
                 '|'.join(bench.INFERENCE_CONVOLUTIONS),
                 FLAGS.inference_convolutions))
+    # bench times each --inference_convolutions itself ('both': in turn).
     train_config = config.TrainConfig(
         model=flag_groups.model_config().resolved(),
-        batch_size=FLAGS.batch_size, seed=0,
-        **flag_groups.performance_fields()).resolved()
+        compute=flag_groups.compute_config(inference_convolutions='fast'),
+        batch_size=FLAGS.batch_size, seed=0).resolved()
     if FLAGS.layers:
         print('\n'.join(bench.format_layers(bench.time_layers(
             train_config, FLAGS.steps, gradients=FLAGS.layer_gradients))))
@@ -116,14 +117,16 @@ def _bench_training(train_config, peak):
     """bench's training timings: the project's path and its peers, the
     TF1 graphs' steps alternating."""
     configs, labels = [train_config], ['project']
+    def with_compute(**fields):
+        return dataclasses.replace(train_config, compute=dataclasses.replace(
+            train_config.compute, **fields))
+
     for kind in _compared_paths():
-        configs.append(dataclasses.replace(train_config,
-                                           conv_gradients=kind))
+        configs.append(with_compute(conv_gradients=kind))
         labels.append('conv_' + kind)
     if FLAGS.peer:
-        configs.append(dataclasses.replace(
-            train_config, conv_gradients='tf', precision='float32',
-            xla=False, input_pipeline='feed'))
+        configs.append(with_compute(conv_gradients='tf', precision='float32',
+                                    xla=False, input_pipeline='feed'))
         labels.append('plain_tf1')
     project, *peers = bench.time_trainings(configs, labels, FLAGS.steps,
                                            FLAGS.warmup)

@@ -26,6 +26,8 @@ _MODEL = {field.name: field.default
           for field in dataclasses.fields(config.ModelConfig)}
 _TRAIN = {field.name: field.default
           for field in dataclasses.fields(config.TrainConfig)}
+_COMPUTE = {field.name: field.default
+            for field in dataclasses.fields(config.ComputeConfig)}
 
 
 def define_model(shape=False):
@@ -45,7 +47,6 @@ def define_model(shape=False):
     flags.DEFINE_string('stem', None,
                         "mnist | cifar | imagenet; default: the network's "
                         'own.')
-    flags.DEFINE_string('data_format', _MODEL['data_format'], 'NHWC | NCHW.')
     if shape:
         flags.DEFINE_integer('image_size', _MODEL['image_size'],
                              'Input height and width.')
@@ -166,28 +167,35 @@ def define_checkpointing():
 def define_performance():
     """How a step is computed: none of these changes what is trained, and
     checkpoints restore across them (train.py, bench)."""
-    flags.DEFINE_string('conv_gradients', _TRAIN['conv_gradients'],
+    flags.DEFINE_string('conv_gradients', _COMPUTE['conv_gradients'],
                         'auto (fast on CPUs, tf on GPUs) | fast '
                         "(speed/conv_gradients.py's gradient rewrite plus "
                         "speed/fast_conv.py's Winograd/dense forms on small "
                         'maps, CPU-friendly) | direct (the gradient rewrite '
                         "only) | tf (TensorFlow's own kernels); same numbers "
                         'any way.')
-    flags.DEFINE_string('input_pipeline', _TRAIN['input_pipeline'],
+    flags.DEFINE_string('input_pipeline', _COMPUTE['input_pipeline'],
                         'feed (feed_dict per step) | dataset (tf.data over '
                         'the split staged in memory once); same batches.')
-    flags.DEFINE_string('precision', _TRAIN['precision'],
+    flags.DEFINE_string('precision', _COMPUTE['precision'],
                         'float32 | bf16 (bfloat16 compute, float32 weights).')
-    flags.DEFINE_boolean('xla', _TRAIN['xla'],
+    flags.DEFINE_boolean('xla', _COMPUTE['xla'],
                          'Compile the network with XLA.')
-    flags.DEFINE_integer('intra_op_threads', _TRAIN['intra_op_threads'],
+    flags.DEFINE_integer('intra_op_threads', _COMPUTE['intra_op_threads'],
                          "TensorFlow's intra-op threads; 0: one per core.")
-    flags.DEFINE_integer('inter_op_threads', _TRAIN['inter_op_threads'],
+    flags.DEFINE_integer('inter_op_threads', _COMPUTE['inter_op_threads'],
                          "TensorFlow's inter-op threads; 0: its own choice.")
-    flags.DEFINE_integer('num_devices', _TRAIN['num_devices'],
+    define_data_format()
+    flags.DEFINE_integer('num_devices', _COMPUTE['num_devices'],
                          'Towers: the batch is split over this many GPUs (or '
                          'logical CPU devices without them); see '
                          'compute/towers.py.')
+
+
+def define_data_format():
+    flags.DEFINE_string('data_format', _COMPUTE['data_format'],
+                        'NHWC | NCHW: the layout the network computes in '
+                        '(NCHW needs a GPU); checkpoints restore across it.')
 
 
 def define_cluster():
@@ -330,18 +338,17 @@ def model_config():
                               **_fields(config.ModelConfig, ('name',)))
 
 
-# The TrainConfig fields of `define_performance()`'s flags.
-PERFORMANCE_FIELDS = ('conv_gradients', 'input_pipeline', 'precision', 'xla',
-                      'intra_op_threads', 'inter_op_threads', 'num_devices')
-
-
-def performance_fields():
-    return {name: FLAGS[name].value for name in PERFORMANCE_FIELDS}
+def compute_config(**overrides):
+    """The ComputeConfig of the flags this command defined (the others keep
+    their defaults), validated."""
+    fields = _fields(config.ComputeConfig)
+    fields.update(overrides)
+    return config.ComputeConfig(**fields).validate()
 
 
 def train_config():
     """train.py's TrainConfig, resolved (validated, network defaults): every
     field from the flag of its name."""
     return config.TrainConfig(
-        model=model_config(),
-        **_fields(config.TrainConfig, ('model',))).resolved()
+        model=model_config(), compute=compute_config(),
+        **_fields(config.TrainConfig, ('model', 'compute'))).resolved()

@@ -24,11 +24,9 @@ def define_flags():
 
 
 def main(_):
-    from resnet_tf1.compute import model_graph
     from resnet_tf1.data import mnist
     from resnet_tf1.tools import init_signal
     model = flag_groups.model_config().resolved()
-    model_graph.check_devices(model)
     if model.image_size != data_set.IMAGE_SIZE or model.channels != 1:
         raise ConfigError('signal measures on MNIST: --image_size %d '
                           '--channels 1' % data_set.IMAGE_SIZE)

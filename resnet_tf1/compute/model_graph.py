@@ -8,17 +8,17 @@ computed:
 
 * the data format: inputs are fed NHWC, an NCHW network gets them
   transposed once;
-* the precision (`speed/precision.py`): bfloat16 compute on float32 master
+* the precision (`precision.py`): bfloat16 compute on float32 master
   weights, the L2 penalty on the master weights;
-* the Conv2D gradients (`speed/conv_gradients.py`), through TF1's gradient
+* the Conv2D gradients (`conv_gradients.py`), through TF1's gradient
   override map, in training graphs only: an inference graph takes no
   gradients, so eval.py's graph and the exported model keep TensorFlow's
   own gradient (a model loaded elsewhere can be differentiated);
-* the faster training convolutions (`speed/fast_conv.py`'s Winograd and
+* the faster training convolutions (`fast_conv/`'s Winograd and
   dense forms on small maps, with their own gradients), in training
   graphs under `--conv_gradients fast` (`auto` on a CPU: `auto` is `tf`
   where the network's ops go to a GPU, read off a probe op);
-* the faster inference convolutions (`speed/fast_conv.py`), for the
+* the faster inference convolutions (`fast_conv/`), for the
   inference graphs that ask (eval.py's, bench's), never in an export;
 * XLA, when the config says so;
 * in eval.py's and bench's inference graphs on a CPU, the batch computed
@@ -57,40 +57,40 @@ def _xla(enabled):
         yield
 
 
-def logits(train_config, images, is_training, weight_decay=0.0,
-           fast_convolutions=False):
-    """float32 logits of the config's network on NHWC float32 `images`,
-    computed the way the config says (see the module docstring).
+def logits(model, compute, images, is_training, weight_decay=0.0):
+    """float32 logits of the network `model` on NHWC float32 `images`,
+    computed the way `compute` says (see the module docstring).
 
     Args:
-        train_config: a resolved config.TrainConfig; its `model` is the
-            network, its data format, precision, conv gradients and XLA
-            fields say how to compute it.
+        model: a resolved config.ModelConfig: what network.
+        compute: a config.ComputeConfig: its data format, precision, conv
+            gradients (training graphs), inference convolutions (inference
+            graphs: run `fast_conv.refresh_op()` after every restore when
+            they are 'fast') and XLA.
         images: [N, H, W, C] float32.
         is_training: batch statistics and their updates (training), or the
             moving ones; also whether the conv-gradient override and the
             training convolutions (`training_convolutions`) are wanted.
         weight_decay: the L2 rate of the network's arg_scope.
-        fast_convolutions: compute the convolutions `fast_conv.formulation`
-            picks with fewer multiplications (inference graphs only: run
-            `fast_conv.refresh_op()` after every restore).
     """
-    model = train_config.model
-    inputs = tf.cast(to_data_format(images, model.data_format),
-                     precision.compute_dtype(train_config.precision))
+    inputs = tf.cast(to_data_format(images, compute.data_format),
+                     precision.compute_dtype(compute.precision))
     graph = tf1.get_default_graph()
-    convolutions = training_convolutions(train_config, graph, is_training)
+    convolutions = training_convolutions(compute, graph, is_training)
+    fast_inference = (not is_training and
+                      compute.inference_convolutions == 'fast')
     with slim.arg_scope(registry.arg_scope(model, is_training,
                                            weight_decay)), \
-            precision.compute_precision(train_config.precision), \
+            precision.compute_precision(compute.precision), \
             conv_gradients.fast_gradients(
                 graph, convolutions in ('fast', 'direct'),
                 small_maps=convolutions == 'fast'), \
             fast_conv.training_formulations(convolutions == 'fast'), \
-            fast_conv.inference_formulations(fast_convolutions), \
-            _xla(train_config.xla):
+            fast_conv.inference_formulations(fast_inference), \
+            _xla(compute.xla):
         try:
-            network_logits, _ = registry.network_fn(model)(inputs)
+            network_logits, _ = registry.network_fn(
+                model, compute.data_format)(inputs)
         except ValueError as error:
             if isinstance(error, ConfigError):
                 raise
@@ -113,14 +113,16 @@ def logits(train_config, images, is_training, weight_decay=0.0,
 INFERENCE_SLICES = 2
 
 
-def inference_logits(train_config, images, fast_convolutions=False,
-                     slices=INFERENCE_SLICES):
+def inference_logits(model, compute, images, slices=INFERENCE_SLICES,
+                     weight_decay=0.0):
     """`logits` of an inference graph (eval.py's, bench's) for `images`
     [N, H, W, C] of any N, in `slices` slices on a CPU (see above) and
-    whole on a GPU, where one large batch keeps the device busy."""
+    whole on a GPU, where one large batch keeps the device busy.
+    `weight_decay` puts the L2 terms in the regularization losses, for an
+    evaluation loss that is the training loss's formula."""
     if slices == 1 or on_gpu(tf1.get_default_graph()):
-        return logits(train_config, images, is_training=False,
-                      fast_convolutions=fast_convolutions)
+        return logits(model, compute, images, is_training=False,
+                      weight_decay=weight_decay)
     size = tf.shape(images)[0]
     # A batch smaller than `slices` would leave a slice empty, and oneDNN's
     # fused convolutions on AVX-512 CPUs reject an empty batch ('input
@@ -137,8 +139,8 @@ def inference_logits(train_config, images, fast_convolutions=False,
         with tf1.variable_scope(tf1.get_variable_scope(),
                                 reuse=True if index else None):
             outputs.append(logits(
-                train_config, images[ends[index]:ends[index + 1]],
-                is_training=False, fast_convolutions=fast_convolutions))
+                model, compute, images[ends[index]:ends[index + 1]],
+                is_training=False, weight_decay=weight_decay))
     return tf.concat(outputs, 0)[:size]
 
 
@@ -147,7 +149,7 @@ def on_gpu(graph):
     return conv_gradients.on_gpu(conv_gradients.current_device(graph))
 
 
-def training_convolutions(train_config, graph, is_training):
+def training_convolutions(compute, graph, is_training):
     """How the network built next in `graph` computes its convolutions:
     the config's --conv_gradients (config.CONV_GRADIENTS) resolved, 'auto'
     by where the ops go (a GPU: TensorFlow's kernels). Only a training
@@ -156,24 +158,24 @@ def training_convolutions(train_config, graph, is_training):
     if not is_training:
         return 'tf'
     device = (conv_gradients.current_device(graph)
-              if train_config.conv_gradients == 'auto' else '')
-    return conv_gradients.resolve(train_config.conv_gradients, device)
+              if compute.conv_gradients == 'auto' else '')
+    return conv_gradients.resolve(compute.conv_gradients, device)
 
 
-def check_devices(model):
+def check_devices(compute):
     """Refuses, before anything is written, a data format this machine
     cannot run: TensorFlow's CPU kernels take NHWC only."""
-    if model.data_format == 'NCHW' and not tf.config.list_physical_devices(
+    if compute.data_format == 'NCHW' and not tf.config.list_physical_devices(
             'GPU'):
         raise ConfigError(
             '--data_format NCHW needs a GPU (TensorFlow\'s CPU convolutions '
             'take NHWC only); use --data_format NHWC')
 
 
-def session_config(train_config):
+def session_config(compute):
     """The Session's ConfigProto: thread pools as the config says, and the
     logical CPU devices of towers on a machine without GPUs."""
     return tf1.ConfigProto(
-        intra_op_parallelism_threads=train_config.intra_op_threads,
-        inter_op_parallelism_threads=train_config.inter_op_threads,
-        device_count=towers.session_device_count(train_config.num_devices))
+        intra_op_parallelism_threads=compute.intra_op_threads,
+        inter_op_parallelism_threads=compute.inter_op_threads,
+        device_count=towers.session_device_count(compute.num_devices))

@@ -16,6 +16,7 @@ from resnet_tf1.config import TrainConfig
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.model_dir.checkpoints import checkpoint_step
 from resnet_tf1.model_dir.checkpoints import find_latest
+from resnet_tf1.model_dir import safe_io
 
 CONFIG_FILENAME = 'train_config.json'
 # Fields a resumed run may not change: they fix the data order (seed, batch
@@ -30,14 +31,13 @@ _FIXED_ON_RESUME = ('seed', 'batch_size', 'optimizer')
 def save(train_config, model_dir, history=()):
     """Writes the config beside the checkpoints, atomically, with the
     `history` of its resumptions if any."""
-    path = os.path.join(model_dir, CONFIG_FILENAME)
-    temporary = path + '.tmp'
     fields = dataclasses.asdict(train_config)
     if history:
         fields[HISTORY_KEY] = list(history)
-    with open(temporary, 'w') as stream:
-        stream.write(json.dumps(fields, indent=2, sort_keys=True) + '\n')
-    os.replace(temporary, path)
+    # A new file created exclusively and renamed into place: never
+    # written through a planted link (safe_io).
+    safe_io.write_text(os.path.join(model_dir, CONFIG_FILENAME),
+                       json.dumps(fields, indent=2, sort_keys=True) + '\n')
 
 
 def load_history(model_dir):
@@ -120,9 +120,35 @@ def prepare_model_dir(model_dir, train_config, log=None):
                     train_config.steps, model_dir, step,
                     os.path.basename(checkpoint), step))
     if train_config.seed is None:
+        # No checkpoint, but a record (a run that diverged before its
+        # first sane checkpoint, or was stopped before it): its seed stays
+        # unless --seed says otherwise.
+        recorded = _recorded_seed(model_dir)
         train_config = dataclasses.replace(
-            train_config, seed=random.SystemRandom().randrange(2 ** 31))
+            train_config, seed=recorded if recorded is not None else
+            random.SystemRandom().randrange(2 ** 31))
     return train_config
+
+
+def _recorded_seed(model_dir):
+    """The seed train_config.json records, or None (no file, or one that
+    does not read)."""
+    try:
+        return load(model_dir).seed
+    except ConfigError:
+        return None
+
+
+def _flat_fields(train_config):
+    """The fields a resumed run may change, by name: the hyper-parameters,
+    and the compute fields as 'compute.<name>' (a compute change is
+    recorded as such). The model cannot change on resume."""
+    fields = dataclasses.asdict(train_config)
+    del fields['model']
+    compute = fields.pop('compute')
+    fields.update(('compute.' + name, value)
+                  for name, value in compute.items())
+    return fields
 
 
 def record_config(model_dir, train_config, step):
@@ -135,16 +161,10 @@ def record_config(model_dir, train_config, step):
     if step:
         saved = load(model_dir)
         history = load_history(model_dir)
-        before, after = (dataclasses.asdict(saved),
-                         dataclasses.asdict(train_config))
+        before, after = _flat_fields(saved), _flat_fields(train_config)
         changed = {field: [before[field], after[field]]
                    for field in sorted(after)
-                   if field != 'model' and before[field] != after[field]}
+                   if before[field] != after[field]}
         if changed:
             history.append({'step': step, 'changed': changed})
-    try:
-        save(train_config, model_dir, history)
-    except OSError as error:
-        raise ConfigError('--model_dir %s: cannot write %s (%s)' % (
-            model_dir, CONFIG_FILENAME,
-            error.strerror or error)) from None
+    save(train_config, model_dir, history)

@@ -148,16 +148,17 @@ def arg_scope(model, is_training, weight_decay=0.0):
         is_training=is_training, norm=model.norm, weight_decay=weight_decay)
 
 
-def network_fn(model):
+def network_fn(model, data_format='NHWC'):
     """images -> (logits, end_points) of the network `model` (a resolved
-    config.ModelConfig), to call inside `arg_scope(model, ...)`."""
+    config.ModelConfig) on images in `data_format`, to call inside
+    `arg_scope(model, ...)`."""
     return functools.partial(
         network(model.name).fn, num_classes=model.num_classes,
         base_depth=model.base_depth, stem_kind=model.stem,
-        shortcut_kind=model.shortcut, data_format=model.data_format)
+        shortcut_kind=model.shortcut, data_format=data_format)
 
 
-def build(model, images, is_training, weight_decay=0.0):
+def build(model, images, is_training, weight_decay=0.0, data_format='NHWC'):
     """Builds the network `model` (a resolved config.ModelConfig) on
     `images`, with an L2 penalty of `weight_decay` on every conv and FC
     weight, inside its family's arg_scope.
@@ -168,4 +169,4 @@ def build(model, images, is_training, weight_decay=0.0):
     the network itself, to install how the graph is computed between the two.)
     """
     with slim.arg_scope(arg_scope(model, is_training, weight_decay)):
-        return network_fn(model)(images)
+        return network_fn(model, data_format)(images)

@@ -42,8 +42,6 @@ def measure(model, images, labels, seed=0):
     with graph.as_default():
         tf1.set_random_seed(seed)
         inputs = tf.constant(images)
-        if model.data_format == 'NCHW':
-            inputs = tf.transpose(inputs, [0, 3, 1, 2])
         logits, end_points = registry.build(model, inputs, is_training=True)
         cross_entropy = tf1.losses.sparse_softmax_cross_entropy(
             tf.constant(labels), logits)

@@ -132,8 +132,6 @@ def build_inference_graph(model):
         images = tf1.placeholder(
             tf.float32, [1, model.image_size, model.image_size,
                          model.channels], name='images')
-        if model.data_format == 'NCHW':
-            images = tf.transpose(images, [0, 3, 1, 2])
         logits, end_points = registry.build(model, images, is_training=False)
     return graph, logits, end_points
 

@@ -52,7 +52,9 @@ kind of task.
 import collections
 import dataclasses
 import json
+import socket
 import threading
+import time
 
 import tensorflow as tf
 
@@ -75,6 +77,15 @@ TF_CONFIG = 'TF_CONFIG'
 # Seconds a worker waits for the first global step (see train_worker), as
 # long as a non-chief worker waits for the chief's session.
 FIRST_STEP_TIMEOUT = 30 * 60
+# Seconds a task waits for a peer that does not answer (a parameter server
+# not started or killed, a chief gone) before giving up in one line
+# (--peer_timeout), and how often it says whom it waits for meanwhile.
+PEER_TIMEOUT = 600
+PEER_REPORT_SECONDS = 5
+# Once the chief is done, seconds a parameter server waits for the other
+# workers' "done" (they leave within a step deadline of the chief's last
+# step) before it reports them and exits.
+DONE_GRACE_SECONDS = 60
 
 ClusterTask = collections.namedtuple('ClusterTask', ['cluster', 'job_name',
                                                      'task_index'])
@@ -223,7 +234,11 @@ class WorkerSessionCreator(tf1.train.SessionCreator):
         self._config = config
         self._max_wait_secs = max_wait_secs
 
+    before_session = None
+
     def create_session(self):
+        if self.before_session:
+            self.before_session()
         self._scaffold.finalize()
         manager = tf1.train.SessionManager(
             local_init_op=self._scaffold.local_init_op,
@@ -253,7 +268,11 @@ class ChiefSessionCreator(tf1.train.SessionCreator):
         self._log = log
         self._created = 0
 
+    before_session = None
+
     def create_session(self):
+        if self.before_session:
+            self.before_session()
         self._scaffold.finalize()
         checkpoint = checkpoints.latest_checkpoint(self._model_dir)
         if self._created:
@@ -318,37 +337,187 @@ def _start_queue(task):
                              shared_name='start_queue', name='start_queue')
 
 
-def _wait_for_workers(session, dequeue, workers, log, name):
+def _wait_for_workers(session, dequeue, task, log, name,
+                      peer_timeout=PEER_TIMEOUT):
     """The start barrier: the chief takes no step before every other
     worker has said it is ready (whatever their start-up took), so no
     step deadline runs out on a worker still starting and the first rounds
-    hold one gradient per worker."""
-    waiting = set(range(1, workers))
-    if waiting:
-        log('%s: waiting for workers %s to start' % (
-            name, ', '.join(map(str, sorted(waiting)))))
+    hold one gradient per worker. Says whom it waits for every
+    PEER_REPORT_SECONDS and gives up after `peer_timeout` seconds."""
+    waiting = set(range(1, num_workers(task)))
+    started = time.time()
+    poll = tf1.RunOptions(timeout_in_ms=int(PEER_REPORT_SECONDS * 1000))
     while waiting:
-        waiting.discard(int(session.run(dequeue)))
+        waited = time.time() - started
+        names = ', '.join(_label(task, 'worker', index)
+                          for index in sorted(waiting))
+        if waited >= peer_timeout:
+            raise ClusterError(
+                '%s: gave up after %gs (--peer_timeout): %s did not start' %
+                (name, peer_timeout, names))
+        log('%s: waiting for %s to start (%ds of --peer_timeout %gs)' % (
+            name, names, waited, peer_timeout))
+        try:
+            waiting.discard(int(session.run(dequeue, options=poll)))
+        except tf.errors.DeadlineExceededError:
+            pass
 
 
-def run_parameter_server(task, train_config, log=print):
-    """Serves variables until every worker has said it is done."""
-    server = start_server(task, model_graph.session_config(train_config))
+def _answers(address, timeout=1.0):
+    """Whether a task's gRPC server accepts a connection at `address`: a
+    killed or never started task refuses it at once."""
+    host, _, port = address.rpartition(':')
+    try:
+        socket.create_connection((host.strip('[]'), int(port)),
+                                 timeout=timeout).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _label(task, job_name, index):
+    address = task.cluster[job_name][index]
+    if job_name == 'worker' and index == 0:
+        return 'worker 0 (the chief) at %s' % address
+    return '%s %d at %s' % (job_name, index, address)
+
+
+def _peers(task):
+    """(job, index) of the tasks this one cannot work without: every
+    parameter server, and for a non-chief worker the chief."""
+    peers = [('ps', index) for index in range(len(task.cluster['ps']))]
+    if task.job_name == 'worker' and task.task_index != 0:
+        peers.append(('worker', 0))
+    return peers
+
+
+def wait_for_peers(task, peer_timeout, log, name, peers=None):
+    """Returns once every peer (`_peers`) answers. Meanwhile says whom it
+    waits for every PEER_REPORT_SECONDS; raises ClusterError naming them
+    after `peer_timeout` seconds."""
+    peers = _peers(task) if peers is None else peers
+    started = time.time()
+    reported = None
+    while True:
+        missing = [_label(task, job, index) for job, index in peers
+                   if not _answers(task.cluster[job][index])]
+        if not missing:
+            return
+        waited = time.time() - started
+        if waited >= peer_timeout:
+            raise ClusterError(
+                '%s: gave up after %gs (--peer_timeout): no answer from %s' %
+                (name, peer_timeout, ', '.join(missing)))
+        if reported is None or time.time() - reported >= PEER_REPORT_SECONDS:
+            log('%s: waiting for %s (%ds of --peer_timeout %gs)' % (
+                name, ', '.join(missing), waited, peer_timeout))
+            reported = time.time()
+        time.sleep(0.5)
+
+
+def run_parameter_server(task, train_config, log=print,
+                         peer_timeout=PEER_TIMEOUT):
+    """Serves variables until every worker has said it is done, or ends
+    in bounded time when they cannot: once the chief is done, a worker
+    that does not answer (killed) is reported and not waited for, one that
+    answers gets DONE_GRACE_SECONDS; a chief that does not answer for
+    `peer_timeout` seconds before it is done ends this task with a
+    ClusterError (nobody is left to finish the run)."""
+    server = start_server(
+        task, model_graph.session_config(train_config.compute))
     graph = tf.Graph()
     with graph.as_default():
         queue = _done_queues(task)[task.task_index]
         dequeue = queue.dequeue()
-    log('parameter server %d serving at %s' % (
-        task.task_index, task.cluster['ps'][task.task_index]))
+    name = 'parameter server %d' % task.task_index
+    log('%s serving at %s' % (name, task.cluster['ps'][task.task_index]))
+    poll = tf1.RunOptions(timeout_in_ms=int(PEER_REPORT_SECONDS * 1000))
+    pending = set(range(num_workers(task)))
+    chief_silent_since = chief_done_at = reported = None
     with tf1.Session(server.target, graph=graph) as session:
-        for _ in range(num_workers(task)):
-            worker = session.run(dequeue)
-            log('parameter server %d: worker %d is done' % (task.task_index,
-                                                           worker))
+        while pending:
+            try:
+                worker = int(session.run(dequeue, options=poll))
+            except tf.errors.DeadlineExceededError:
+                worker = None
+            now = time.time()
+            if worker is not None:
+                pending.discard(worker)
+                log('%s: worker %d is done' % (name, worker))
+                if worker == 0:
+                    chief_done_at = now
+                continue
+            if chief_done_at is None:
+                if _answers(task.cluster['worker'][0]):
+                    chief_silent_since = None
+                    continue
+                chief_silent_since = chief_silent_since or now
+                if now - chief_silent_since >= peer_timeout:
+                    raise ClusterError(
+                        '%s: %s has not answered for %gs (--peer_timeout) '
+                        'and is not done; exiting' % (
+                            name, _label(task, 'worker', 0), peer_timeout))
+                if reported is None or now - reported >= PEER_REPORT_SECONDS:
+                    log('%s: waiting for %s, which does not answer (%ds '
+                        'of --peer_timeout %gs)' % (
+                            name, _label(task, 'worker', 0),
+                            now - chief_silent_since, peer_timeout))
+                    reported = now
+                continue
+            gone = sorted(index for index in pending
+                          if not _answers(task.cluster['worker'][index]))
+            late = now - chief_done_at >= DONE_GRACE_SECONDS
+            if gone or late:
+                for index in sorted(pending):
+                    log('%s: %s ended without saying it is done (%s); the '
+                        'chief is done' % (
+                            name, _label(task, 'worker', index),
+                            'killed?' if index in gone else
+                            'still running after %ds' % DONE_GRACE_SECONDS))
+                return
+
+
+class _Stall:
+    """Ends a worker whose global step stopped moving: after a step
+    deadline it says which peers do not answer, and once the step has not
+    moved for `peer_timeout` seconds while a peer does not answer, raises
+    ClusterError naming it (a chief killed for good leaves the others
+    computing gradients nobody applies)."""
+
+    def __init__(self, task, peer_timeout, log, name):
+        self._task = task
+        self._peer_timeout = peer_timeout
+        self._log = log
+        self._name = name
+        self._step = None
+        self._since = time.time()
+
+    def check(self, step, timed_out):
+        now = time.time()
+        if step != self._step:
+            self._step, self._since = step, now
+            return
+        if not timed_out:
+            return
+        peers = _peers(self._task) + [
+            ('worker', index) for index in range(num_workers(self._task))
+            if index not in (0, self._task.task_index)]
+        missing = [_label(self._task, job, index) for job, index in peers
+                   if not _answers(self._task.cluster[job][index])]
+        if not missing:
+            return
+        if now - self._since >= self._peer_timeout:
+            raise ClusterError(
+                '%s: the global step has stayed at %d for %gs '
+                '(--peer_timeout); no answer from %s' % (
+                    self._name, step, self._peer_timeout,
+                    ', '.join(missing)))
+        self._log('%s: no answer from %s; the global step is at %d' % (
+            self._name, ', '.join(missing), step))
 
 
 def _session_config(train_config, task):
-    session_config = model_graph.session_config(train_config)
+    session_config = model_graph.session_config(train_config.compute)
     # A worker talks to the parameter servers and itself only: a peer that
     # is down does not stop it from making sessions.
     session_config.device_filters[:] = [
@@ -357,7 +526,8 @@ def _session_config(train_config, task):
 
 
 def train_worker(train_config, model_dir, train_split, task,
-                 step_timeout=data_set.STEP_TIMEOUT, log=print):
+                 step_timeout=data_set.STEP_TIMEOUT, log=print,
+                 peer_timeout=PEER_TIMEOUT):
     """Trains as worker `task.task_index` until the global step reaches
     `train_config.steps`. Worker 0, the chief, initializes or restores the
     variables and writes checkpoints and summaries to `model_dir`.
@@ -369,17 +539,17 @@ def train_worker(train_config, model_dir, train_split, task,
         # The chief writes the model directory: one at a time.
         with lock.exclusive(model_dir):
             return _train_worker(train_config, model_dir, train_split, task,
-                                 step_timeout, log)
+                                 step_timeout, log, peer_timeout)
     return _train_worker(train_config, model_dir, train_split, task,
-                         step_timeout, log)
+                         step_timeout, log, peer_timeout)
 
 
 def _train_worker(train_config, model_dir, train_split, task, step_timeout,
-                  log):
+                  log, peer_timeout):
     is_chief = task.task_index == 0
     workers = num_workers(task)
     train_config = dataclasses.replace(train_config, num_workers=workers)
-    model_graph.check_devices(train_config.model)
+    model_graph.check_devices(train_config.compute)
     if is_chief:
         train_config = run_record.prepare_model_dir(model_dir, train_config,
                                                      log)
@@ -394,6 +564,10 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
                              train_config.random_scale)
     session_config = _session_config(train_config, task)
     server = start_server(task, session_config)
+    name = 'worker %d' % task.task_index
+    # Its peers must answer before any session is made: a session to a
+    # task that is not there waits in silence (TF's own deadline is 30 min).
+    wait_for_peers(task, peer_timeout, log, name)
 
     def sync_replicas(optimizer, ema):
         return tf1.train.SyncReplicasOptimizer(
@@ -426,14 +600,17 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
                                       session_config, model_dir, log)
     else:
         creator = WorkerSessionCreator(scaffold, server.target,
-                                        session_config)
+                                        session_config, peer_timeout)
+    # A session made again after a peer died (MonitoredSession does so)
+    # waits for the peers first, in bounded time.
+    creator.before_session = lambda: wait_for_peers(task, peer_timeout,
+                                                    log, name)
 
     def save(step_context):
         # The raw session: a save is not a training step, hooks stay out.
         loop.save_if_sane(step_context.session, train_graph,
                           train_config, model_dir, step, name)
 
-    name = 'worker %d' % task.task_index
     run_options = tf1.RunOptions(timeout_in_ms=int(step_timeout * 1000))
     # Step 1 is every worker's first run, which also sets its graph up
     # (seconds on a busy machine): past the start barrier every worker is
@@ -441,7 +618,8 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
     # first rounds hold one gradient per worker however slow the set-up.
     first_run_options = tf1.RunOptions(
         timeout_in_ms=int(max(step_timeout, FIRST_STEP_TIMEOUT) * 1000))
-    writer = (summaries.ScalarWriter(model_dir, train_graph.graph)
+    writer = (summaries.ScalarWriter(summaries.train_dir(model_dir),
+                                     train_graph.graph)
               if is_chief else None)
     # MonitoredSession builds its hooks' ops in the default graph.
     with train_graph.graph.as_default(), tf1.train.MonitoredSession(
@@ -452,10 +630,12 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
         log('%s: starting at step %d' % (name, step))
         train_graph.inputs.start(session, batcher, step)
         if step == 0 and is_chief:
-            _wait_for_workers(session, next_ready, workers, log, name)
+            _wait_for_workers(session, next_ready, task, log, name,
+                              peer_timeout)
         progress = loop.Progress(train_config, model_dir, step, log,
                                  writer, name, is_chief)
         batch_index, saved_step = step, step
+        stalled = _Stall(task, peer_timeout, log, name)
         while step < train_config.steps:
             if step == 0 and not is_chief:
                 # Before every attempt at step 1: a chief restarted before
@@ -474,6 +654,7 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
             batch_index += 1
             # Read, not counted: the other workers move it too.
             step = int(session.run(train_graph.global_step))
+            stalled.check(step, values is None)
             if values:
                 progress.report(step, *values)
             if is_chief and (step // train_config.save_every >
@@ -488,6 +669,14 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
     # runners still talk to them until it closes).
     with tf1.Session(server.target, graph=train_graph.graph,
                      config=session_config) as session:
-        session.run(done)
+        try:
+            session.run(done, options=tf1.RunOptions(
+                timeout_in_ms=int(peer_timeout * 1000)))
+        except (tf.errors.DeadlineExceededError,
+                tf.errors.UnavailableError):
+            raise ClusterError(
+                '%s: trained to step %d, but the parameter servers did not '
+                'take its "done" within %gs (--peer_timeout)' % (
+                    name, step, peer_timeout)) from None
     log('%s: done at step %d' % (name, step))
     return loop.TrainResult(step, progress.losses)

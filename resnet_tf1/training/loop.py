@@ -107,14 +107,17 @@ class Progress:
                              (time.time() - self._started))
         seconds_left = ((steps - step) * self._config.global_batch_size /
                         max(images_per_second, 1e-9))
-        self._log('%sstep %d/%d loss %.4f lr %.5f images/s %.1f eta %s' % (
-            self._prefix, step, steps, loss, learning_rate, images_per_second,
-            _format_duration(seconds_left)))
+        self._log('%sstep %d/%d epoch %.2f loss %.4f lr %.5f images/s %.1f '
+                  'eta %s' % (
+                      self._prefix, step, steps,
+                      epochs(self._config, step), loss, learning_rate,
+                      images_per_second, _format_duration(seconds_left)))
         if self._writer:
-            self._writer.write(step, dict(
-                loss=loss, cross_entropy=cross_entropy,
-                learning_rate=learning_rate, batch_accuracy=accuracy,
-                images_per_second=images_per_second))
+            self._writer.write(step, {
+                summaries.LOSS: loss, summaries.CROSS_ENTROPY: cross_entropy,
+                summaries.LEARNING_RATE: learning_rate,
+                summaries.ACCURACY: accuracy,
+                summaries.IMAGES_PER_SECOND: images_per_second})
 
 
 class StopSignals:
@@ -142,6 +145,33 @@ class StopSignals:
             signal.signal(signum, handler)
 
 
+def epochs(train_config, step):
+    """How many passes over the training split `step` steps make."""
+    return step * train_config.global_batch_size / train_config.train_examples
+
+
+def start_line(train_config, model_dir, data_source=None, seed_note=''):
+    """The line a run prints first, before its graph is built: what is
+    trained, on what, for how long, and the seed (drawn ones included, so
+    a run can be repeated from its log)."""
+    model = train_config.model
+    return ('train %s (base_depth %s, norm %s) seed=%d%s data=%s '
+            'model_dir=%s steps=%d epochs=%.2f batch_size=%d '
+            'optimizer=%s learning_rate=%g' % (
+                model.name, model.base_depth, model.norm,
+                train_config.seed, seed_note, data_source or '(given)',
+                model_dir, train_config.steps,
+                epochs(train_config, train_config.steps),
+                train_config.global_batch_size, train_config.optimizer,
+                train_config.learning_rate))
+
+
+def parameter_count(graph):
+    with graph.as_default():
+        return sum(variable.shape.num_elements()
+                   for variable in tf1.trainable_variables())
+
+
 def check_split(train_config, train_split):
     if len(train_split.labels) < train_config.batch_size:
         raise DataError(
@@ -163,7 +193,8 @@ def save_if_sane(session, train_graph, train_config, model_dir, step,
                      train_config.keep_checkpoint_every)
 
 
-def train(train_config, model_dir, train_split, log=print):
+def train(train_config, model_dir, train_split, log=print,
+          data_source=None):
     """Trains until `train_config.steps` (the total, resuming from the newest
     checkpoint in `model_dir` if there is one), saving every `save_every`
     steps and at the end.
@@ -174,7 +205,9 @@ def train(train_config, model_dir, train_split, log=print):
             either way the seed used is in the saved config.
         model_dir: where checkpoints and the training config go.
         train_split: a data.mnist.Split of training images and labels.
-        log: called with one formatted line per log step.
+        log: called with the start line, the built graph's line, and one
+            formatted line per log step.
+        data_source: where `train_split` was read from, for the start line.
 
     Returns:
         TrainResult(final step, [(step, loss) for every step run]).
@@ -184,11 +217,17 @@ def train(train_config, model_dir, train_split, log=print):
     SIGTERM stops after the current step, saving it: a TrainingError names
     the checkpoint. A step whose weights are not sane is never saved.
     """
-    model_graph.check_devices(train_config.model)
+    model_graph.check_devices(train_config.compute)
     check_split(train_config, train_split)
     with lock.exclusive(model_dir):
+        seed_note = ''
+        if train_config.seed is None:
+            seed_note = (" (the resumed run's)" if
+                         checkpoints.latest_checkpoint(model_dir)
+                         else ' (drawn)')
         train_config = run_record.prepare_model_dir(model_dir, train_config,
                                                      log)
+        log(start_line(train_config, model_dir, data_source, seed_note))
         return _train(train_config, model_dir, train_split, log)
 
 
@@ -198,8 +237,12 @@ def _train(train_config, model_dir, train_split, log):
                              train_config.random_shift,
                              train_config.random_rotation,
                              train_config.random_scale)
+    started = time.time()
     train_graph = train_op.build_train_graph(train_config)
-    session_config = model_graph.session_config(train_config)
+    log('graph built in %.1f s: %s parameters' % (
+        time.time() - started,
+        '{:,}'.format(parameter_count(train_graph.graph))))
+    session_config = model_graph.session_config(train_config.compute)
     with tf1.Session(graph=train_graph.graph,
                      config=session_config) as session, \
             StopSignals() as stop:
@@ -210,7 +253,8 @@ def _train(train_config, model_dir, train_split, log):
         if step:
             log('resuming from step %d in %s' % (step, model_dir))
         train_graph.inputs.start(session, batcher, step)
-        with summaries.ScalarWriter(model_dir, train_graph.graph) as writer:
+        with summaries.ScalarWriter(summaries.train_dir(model_dir),
+                                    train_graph.graph) as writer:
             progress = Progress(train_config, model_dir, step, log, writer)
             saved_step = step
             while step < train_config.steps:

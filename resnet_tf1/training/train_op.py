@@ -42,18 +42,43 @@ def learning_rate_at(train_config, global_step):
 
 
 def make_optimizer(train_config, learning_rate):
-    if train_config.optimizer == 'momentum':
-        return tf1.train.MomentumOptimizer(learning_rate,
-                                           train_config.momentum)
-    return tf1.train.GradientDescentOptimizer(learning_rate)
+    """The TF1 optimizer `train_config.optimizer` names, as slim's
+    train_image_classifier.py configures it (its flag names are the
+    config's fields). Its slots (Adam's moments, RMSProp's mean square, ...)
+    are global variables, so the Saver keeps them in every checkpoint and
+    a resumed run continues where it stopped."""
+    c = train_config
+    optimizers = {
+        'gradient_descent': lambda: tf1.train.GradientDescentOptimizer(
+            learning_rate),
+        'momentum': lambda: tf1.train.MomentumOptimizer(
+            learning_rate, c.momentum),
+        'adam': lambda: tf1.train.AdamOptimizer(
+            learning_rate, beta1=c.adam_beta1, beta2=c.adam_beta2,
+            epsilon=c.opt_epsilon),
+        'rmsprop': lambda: tf1.train.RMSPropOptimizer(
+            learning_rate, decay=c.rmsprop_decay,
+            momentum=c.rmsprop_momentum, epsilon=c.opt_epsilon),
+        'adagrad': lambda: tf1.train.AdagradOptimizer(
+            learning_rate,
+            initial_accumulator_value=c.adagrad_initial_accumulator_value),
+        'adadelta': lambda: tf1.train.AdadeltaOptimizer(
+            learning_rate, rho=c.adadelta_rho, epsilon=c.opt_epsilon),
+        'ftrl': lambda: tf1.train.FtrlOptimizer(
+            learning_rate, learning_rate_power=c.ftrl_learning_rate_power,
+            initial_accumulator_value=c.ftrl_initial_accumulator_value,
+            l1_regularization_strength=c.ftrl_l1,
+            l2_regularization_strength=c.ftrl_l2),
+    }
+    return optimizers[c.optimizer]()
 
 
 def build_train_graph(train_config, sync_replicas=None, device_function=None):
     """Builds the whole training graph in a new tf.Graph.
 
-    With `train_config.num_devices` > 1 the network is replicated in towers
-    (towers.py). `sync_replicas` (distributed.py) wraps the optimizer for
-    synchronous training across a cluster's workers: a callable
+    With `train_config.compute.num_devices` > 1 the network is replicated
+    in towers (towers.py). `sync_replicas` (distributed.py) wraps the
+    optimizer for synchronous training across a cluster's workers: a callable
     (optimizer, ema) -> tf.compat.v1.train.SyncReplicasOptimizer, which
     then applies the averaged gradients and the EMA on the chief's behalf.
     Without it the train op is ordered as the module docstring says.
@@ -64,14 +89,16 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
     graph = tf.Graph()
     with graph.as_default(), tf1.device(device_function):
         tf1.set_random_seed(train_config.seed)
-        inputs = inputs_lib.INPUT_PIPELINES[train_config.input_pipeline](
+        pipeline = train_config.compute.input_pipeline
+        inputs = inputs_lib.INPUT_PIPELINES[pipeline](
             train_config.model, train_config.random_shift,
             train_config.random_rotation, train_config.random_scale)
         images, labels = inputs.images, inputs.labels
 
         def build_tower(images, labels):
-            logits = model_graph.logits(train_config, images, is_training=True,
-                                    weight_decay=train_config.weight_decay)
+            logits = model_graph.logits(
+                train_config.model, train_config.compute, images,
+                is_training=True, weight_decay=train_config.weight_decay)
             cross_entropy = tf.reduce_mean(
                 tf1.nn.sparse_softmax_cross_entropy_with_logits(
                     labels=labels, logits=logits), name='cross_entropy')
@@ -84,7 +111,7 @@ def build_train_graph(train_config, sync_replicas=None, device_function=None):
         # The networks first: ops made before them would shift the op seeds
         # their initializers derive from the graph seed.
         built = towers.build(build_tower, images, labels,
-                             towers.tower_devices(train_config.num_devices))
+                             towers.tower_devices(train_config.compute.num_devices))
         logits, cross_entropy, loss = towers.merged_outputs(built)
         global_step = tf1.train.get_or_create_global_step()
         learning_rate = learning_rate_at(train_config, global_step)
