@@ -7,7 +7,8 @@ silent change; its replacement runs, and gives TF1's numbers where
 in this process for 'graph' and 'eager', and one child interpreter per other
 environment ('v1': eager execution disabled; 'legacy_keras': tf-keras with
 TF_USE_LEGACY_KERAS=1, skipped unless `TF_KERAS_DIR` names a
-`pip install --target DIR tf-keras~=2.21.0` or tf_keras is importable).
+`pip install --no-deps --target DIR tf-keras~=2.21.0` or tf_keras is
+importable; CI sets it).
 """
 
 import collections
@@ -69,7 +70,7 @@ def outcomes():
 def get(outcomes, index, role):
     if (index, role) not in outcomes:
         pytest.skip('tf-keras not available: set %s to a directory made by '
-                    '`pip install --target DIR tf-keras~=2.21.0`' %
+                    '`pip install --no-deps --target DIR tf-keras~=2.21.0`' %
                     runner.TF_KERAS_DIR_VARIABLE)
     return outcomes[index, role]
 
@@ -146,6 +147,9 @@ def test_the_initializer_changes_measured(name):
     spreads = {'stddev 1.0': 1.0, 'stddev 0.05': 0.05,
                'range [0, 1)': 1 / 12 ** 0.5,
                'range [-0.05, 0.05)': 0.1 / 12 ** 0.5}
+    # The rules' note: tf.keras.initializers.X is the same Keras 3 object.
+    keras = draw_std('tf.keras.initializers.%s(seed=2)' % name)
+    assert keras == old, (keras, old)
     change = rules.INITIALIZER_CHANGES[name]
     if change is None:
         assert abs(old / tf1_std - 1) < 0.02, (old, tf1_std)

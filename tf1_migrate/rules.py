@@ -684,6 +684,7 @@ RULES = (
     Rule('tf.contrib.estimator', 'the Estimator route: model_fn in a '
          'MonitoredTrainingSession loop; several devices: in-graph towers',
          'route-estimator', 'error', NO_CONTRIB,
+         new_code=_ESTIMATOR_RECIPE, same_code='result = True',
          old_code='import tensorflow.contrib.estimator'),
     moved('tf.layers', 'route-tf-keras', new='tf.compat.v1.layers',
           note='on the tf-keras route (`pip install tf-keras~=2.21.0`, '
