@@ -192,6 +192,8 @@ def _match(names, graph_vars, free, ckpt_vars):
     """graph name -> checkpoint name for the renamed variables: same shape
     and dtype, same variable kind (the last name component), the most
     trailing components alike; ties go by the layers' order of creation."""
+    graph_order = _orders(names, graph_vars)
+    ckpt_order = _orders(free, ckpt_vars)
     candidates = []
     for name in names:
         for old in free:
@@ -199,8 +201,7 @@ def _match(names, graph_vars, free, ckpt_vars):
                     _canonical(old)[-1] != _canonical(name)[-1]):
                 continue
             score = _common_suffix(_canonical(old), _canonical(name))
-            distance = abs(_order(old, free, ckpt_vars) -
-                           _order(name, names, graph_vars))
+            distance = abs(ckpt_order[old] - graph_order[name])
             candidates.append((-score, distance, name, old))
     renamed, used = {}, set()
     for _, _, name, old in sorted(candidates):
@@ -210,13 +211,15 @@ def _match(names, graph_vars, free, ckpt_vars):
     return renamed
 
 
-def _order(name, names, variables):
-    """The rank of `name` among the same-kind, same-shape `names`, layers
-    in creation order (`dense` < `dense_1` < `dense_2` ...)."""
-    kind = _canonical(name)[-1]
-    peers = [other for other in names if _canonical(other)[-1] == kind and
-             variables[other] == variables[name]]
-    return sorted(peers, key=_natural).index(name)
+def _orders(names, variables):
+    """name -> its rank among the names of the same kind (last component)
+    and the same shape and dtype, layers in creation order (`dense` <
+    `dense_1` < `dense_2` ...)."""
+    groups = collections.defaultdict(list)
+    for name in names:
+        groups[_canonical(name)[-1], variables[name]].append(name)
+    return {name: rank for group in groups.values()
+            for rank, name in enumerate(sorted(group, key=_natural))}
 
 
 def _natural(name):
