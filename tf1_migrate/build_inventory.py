@@ -64,22 +64,31 @@ class Wheel:
             raise SystemExit('--wheel %s: no %s; not a TensorFlow 1.15 '
                              'wheel' % (path, ROOT_FILE))
         self.name = pathlib.Path(path).name
-        self._trees = {}
+        self._trees, self._sources = {}, {}
 
     def text(self, path):
         return self.zip.read(path).decode('utf-8')
 
-    def tree(self, module):
-        """The parsed source of `tensorflow.x.y`, or None."""
-        if module not in self._trees:
+    def source(self, module):
+        """The source of module `tensorflow.x.y`, or ''."""
+        if module not in self._sources:
             path = module.replace('.', '/')
             path = re.sub(r'^tensorflow/', 'tensorflow_core/', path)
-            tree = None
+            self._sources[module] = ''
             for candidate in (path + '.py', path + '/__init__.py'):
                 if candidate in self.files:
-                    tree = ast.parse(self.text(candidate))
+                    self._sources[module] = self.text(candidate)
                     break
-            self._trees[module] = tree
+        return self._sources[module]
+
+    def tree(self, module, mentioning=''):
+        """The parsed source of `tensorflow.x.y`; None when there is none
+        or it never mentions `mentioning` (parsing is the slow part)."""
+        source = self.source(module)
+        if not source or mentioning not in source:
+            return None
+        if module not in self._trees:
+            self._trees[module] = ast.parse(source)
         return self._trees[module]
 
 
@@ -148,11 +157,29 @@ def _parameters(arguments):
     return out
 
 
+def _definition(source, attribute):
+    """The parsed top-level `def attribute` / `class attribute` block of
+    `source` alone, or None: parsing only that block is ~50x faster than
+    parsing the module (the generated op modules are megabytes)."""
+    match = re.search(r'^(?:def|class)\s+%s\b' % re.escape(attribute),
+                      source, re.MULTILINE)
+    if not match:
+        return None
+    end = re.compile(r'^[^\s#)]', re.MULTILINE).search(source, match.end())
+    try:
+        return ast.parse(source[match.start():end.start() if end else None])
+    except SyntaxError:  # the block did not end where it seemed to
+        return None
+
+
 def signature(wheel, module, attribute, depth=0):
     """TF1's parameters of `module.attribute`, from the wheel's source;
     None when it is not a plain def or a class with __init__ there."""
-    tree = wheel.tree(module)
-    if tree is None or depth > 5 or not attribute:
+    if depth > 5 or not attribute:
+        return None
+    tree = _definition(wheel.source(module), attribute) or \
+        wheel.tree(module, attribute)
+    if tree is None:
         return None
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
