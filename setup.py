@@ -16,6 +16,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['resnet_tf1', 'resnet_tf1.*',
                                                'tf1_migrate',
                                                'tf1_migrate.*']),
+    # The TF1 API inventory and verdicts tf1_migrate.inventory reads.
+    package_data={'tf1_migrate': ['data/*.json']},
     py_modules=['data_set'],
     python_requires='>=3.9',
     install_requires=[
