@@ -1,252 +1,43 @@
-"""`python -m resnet_tf1 migrate-check PATH...`: the TF1 API uses in Python
-files that break or change meaning on the installed TensorFlow.
+"""`migrate-check PATH...`: the TF1 API uses in Python files and notebooks
+that break or change meaning on the installed TensorFlow.
 
-It parses each file (a directory: its .py files, recursively), resolves the
-import aliases (`import tensorflow as tf`, `import tensorflow.compat.v1 as
-tf`, `slim = tf.contrib.slim`, `from tensorflow.contrib import slim`,
-`flags = tf.app.flags`, `from tensorflow.python.ops import ...`, ...), and
-judges every dotted TensorFlow name it uses, in this order:
+Each file is read by source.py (encodings, BOM, notebooks, size and time
+bounds, non-regular files refused unopened), its import aliases resolved
+(`import tensorflow as tf`, `import tensorflow.compat.v1 as tf`, `slim =
+tf.contrib.slim`, `from tensorflow.contrib import slim`, `flags =
+tf.app.flags`, `from tensorflow.python.ops import ...`), and every dotted
+TensorFlow name it uses judged by judge.py (rules, then the inventory's
+verdict, then introspection); patterns.py adds what a name cannot show
+(`Dimension.value`, dataset iterator methods, `tf.name_scope(None)`).
+report.py prints the result; diff.py turns the mechanical replacements
+into a patch.
 
-1. a rule of rules.py names it (or a prefix of it) and the use meets the
-   rule's `when`: the rule says whether it breaks, changes meaning or works;
-2. the name does not exist in the installed TensorFlow (or tf-slim):
-   it breaks, and the rules do not know it;
-3. it is TF2's own variant of a TF1 function (`tf.X` is not
-   `tf.compat.v1.X`) and the call passes a positional argument whose
-   parameter is named differently in TF1 (a changed meaning), or more
-   positional arguments or a keyword TF2 does not take (an error): unknown;
-4. otherwise it is unchanged: the same object as TF1's, or a call that binds
-   TF2's parameters by TF1's names.
+The walk is iterative (ast.walk), so deeply nested expressions cost no
+recursion, and checks the file's time budget as it goes.
 
-Known limits: aliases are per file, not per scope; names reached through
-objects (`session.run`, `dataset.batch`) are not judged, except the method
-rules ('.make_one_shot_iterator'); the 'eager' and 'default-graph'
-conditions look at the whole file.
+Known limits: aliases and assignments are per file, not per scope; names
+reached through objects (`session.run`, `dataset.batch`) are not judged
+except the patterns; the 'eager' and 'default-graph' conditions look at
+the whole file.
 """
 
 import ast
-import dataclasses
-import importlib
 import inspect
-import json
 import os
+import time
 
+from tf1_migrate import diff
+from tf1_migrate import judge
+from tf1_migrate import patterns
+from tf1_migrate import report as report_lib
 from tf1_migrate import rules
+from tf1_migrate import source as source_lib
 
-STATUS = {'error': 'breaks', 'silent': 'changes meaning', 'works': 'ok'}
 TOP_LEVEL = {'tensorflow': 'tf', 'tf_slim': 'tf_slim'}
-MODULE_NAME = {'tf': 'tensorflow', 'tf_slim': 'tf_slim'}
-
-
-@dataclasses.dataclass
-class Use:
-    path: str
-    line: int
-    name: str
-    status: str  # 'ok', 'breaks', 'changes meaning'
-    rule: object = None  # the rules.Rule that judged it, if any
-    detail: str = ''  # why, when no rule judged it
-
-    @property
-    def known(self):
-        return self.rule is not None
-
-    @property
-    def new(self):
-        """The rule's replacement, for the rest of the name too when the
-        rule names a module (tf.app.run -> tf.compat.v1.app.run)."""
-        new, name = self.rule.new, self.name
-        if name.startswith('tf.compat.v1.') and \
-                not name.startswith(self.rule.name):  # a tf.X rule
-            name = 'tf.' + name[len('tf.compat.v1.'):]
-        if name.startswith(self.rule.name + '.') and rules.DOTTED.match(new):
-            return new + name[len(self.rule.name):]
-        return new
-
-    def format(self):
-        if self.rule is not None:
-            return '%s:%d: %s -> %s (%s: %s)' % (
-                self.path, self.line, self.name, self.new, self.status,
-                rules.SECTIONS[self.rule.section])
-        return '%s:%d: %s -> ? (%s, unknown to the rules: %s)' % (
-            self.path, self.line, self.name, self.status, self.detail)
-
-
-@dataclasses.dataclass
-class Report:
-    uses: list = dataclasses.field(default_factory=list)
-    problems: list = dataclasses.field(default_factory=list)
-    files: int = 0
-
-    @property
-    def flagged(self):
-        return [use for use in self.uses if use.status != 'ok']
-
-    @property
-    def failed(self):
-        return bool(self.flagged or self.problems)
-
-    def summary(self):
-        flagged = self.flagged
-        names = {use.name for use in self.uses}
-        ruled = {use.name for use in self.uses if use.known}
-        unknown = {use.name for use in flagged if not use.known}
-        known = sum(use.known for use in flagged)
-        return {
-            'files': self.files, 'uses': len(self.uses),
-            'breaking': len(flagged), 'known_fix': known,
-            'unknown': len(flagged) - known, 'apis': len(names),
-            'apis_with_rule': len(ruled),
-            'apis_unchanged': len(names - ruled - unknown),
-            'apis_unknown': len(unknown), 'unreadable': len(self.problems)}
-
-    def text(self):
-        lines = self.problems + [use.format() for use in self.flagged]
-        counts = self.summary()
-        lines.append(
-            'summary: %(uses)d uses of TensorFlow APIs in %(files)d files; '
-            '%(breaking)d break or change meaning: %(known_fix)d with a '
-            'known fix, %(unknown)d unknown to the rules' % counts)
-        lines.append(
-            'apis: %(apis)d distinct; %(apis_with_rule)d matched by a rule, '
-            '%(apis_unchanged)d unchanged in TF2, %(apis_unknown)d unknown; '
-            '%(unreadable)d paths not checked' % counts)
-        return '\n'.join(lines)
-
-    def json(self):
-        return json.dumps({
-            'summary': self.summary(), 'problems': self.problems,
-            'uses': [{'path': use.path, 'line': use.line, 'name': use.name,
-                      'status': use.status,
-                      'new': use.new if use.known else None,
-                      'section': (rules.SECTIONS[use.rule.section]
-                                  if use.known else None),
-                      'detail': use.detail} for use in self.uses]},
-            indent=1)
-
-
-_MISSING = object()
-_resolved = {}
-
-
-def resolve(name):
-    """(object, None) for a dotted name of the installed TensorFlow or
-    tf-slim ('tf.train.Saver', 'tf_slim.conv2d'), or (None, error text)."""
-    if name not in _resolved:
-        _resolved[name] = _resolve(name)
-    return _resolved[name]
-
-
-def _resolve(name):
-    root, *parts = name.split('.')
-    try:
-        value = importlib.import_module(MODULE_NAME[root])
-        for part in parts:
-            try:
-                value = getattr(value, part)
-            except AttributeError:
-                if not inspect.ismodule(value):
-                    raise
-                # Submodules TensorFlow does not export as attributes
-                # (tensorflow.python.ops...) are still importable.
-                value = importlib.import_module(value.__name__ + '.' + part)
-    except (AttributeError, ImportError) as error:
-        first = error.__context__ if isinstance(error, ImportError) and \
-            isinstance(error.__context__, AttributeError) else error
-        return None, '%s: %s' % (type(first).__name__, first)
-    return value, None
-
-
-def _rules_for(name):
-    """The rules of the longest rule name that is `name` or a prefix of it
-    (routes excluded: they are not API uses)."""
-    best = []
-    for rule in rules.RULES:
-        if rule.kind == 'route':
-            continue
-        if name == rule.name or name.startswith(rule.name + '.'):
-            if not best or len(rule.name) > len(best[0].name):
-                best = [rule]
-            elif rule.name == best[0].name:
-                best.append(rule)
-    return best
-
-
-def _holds(when, call, mode):
-    if not when:
-        return True
-    if when in ('eager', 'default-graph'):
-        return when in mode
-    if call is None:
-        return False
-    if when.startswith('args>='):
-        return len(call.args) >= int(when[len('args>='):])
-    if when.startswith('kw='):
-        return any(keyword.arg == when[len('kw='):]
-                   for keyword in call.keywords)
-    if when == 'arg0-not-str':
-        return bool(call.args) and not (
-            isinstance(call.args[0], ast.Constant) and
-            isinstance(call.args[0].value, str))
-    raise ValueError('unknown rule condition %r' % when)
-
-
-def _signature_change(v1, v2, call):
-    """('breaks' | 'changes meaning', why) when `call`, written for TF1's
-    `v1`, does not bind TF2's `v2` by the same parameter names."""
-    try:
-        old = inspect.signature(v1).parameters
-        new = inspect.signature(v2).parameters
-    except (TypeError, ValueError):
-        return None
-    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    if any(parameter.kind in kinds for parameter in new.values()) or any(
-            isinstance(argument, ast.Starred) for argument in call.args):
-        return None
-    positional = (inspect.Parameter.POSITIONAL_ONLY,
-                  inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    old_names = [name for name, parameter in old.items()
-                 if parameter.kind in positional]
-    new_names = [name for name, parameter in new.items()
-                 if parameter.kind in positional]
-    if len(call.args) > len(new_names):
-        return 'breaks', 'TF2 takes %d positional arguments, given %d' % (
-            len(new_names), len(call.args))
-    for index in range(len(call.args)):
-        if index < len(old_names) and old_names[index] != new_names[index]:
-            return 'changes meaning', (
-                'positional argument %d is `%s` in TF2, was `%s`' % (
-                    index + 1, new_names[index], old_names[index]))
-    for keyword in call.keywords:
-        if keyword.arg and keyword.arg not in new:
-            return 'breaks', 'TF2 has no `%s=` argument' % keyword.arg
-    return None
-
-
-def judge(name, call, mode):
-    """(status, rule, detail) for one use of dotted `name`; `call` is the
-    ast.Call when the use is called, `mode` the file's graph conditions."""
-    candidates = _rules_for(name)
-    if not candidates and name.startswith('tf.compat.v1.') and \
-            resolve(name)[1]:
-        # Gone from compat.v1 as well: the tf.X rule (contrib, estimator).
-        candidates = _rules_for('tf.' + name[len('tf.compat.v1.'):])
-    for rule in candidates:
-        if _holds(rule.when, call, mode):
-            return STATUS[rule.kind], rule, ''
-    value, error = resolve(name)
-    if error:
-        if candidates:  # the rules know this name; this use is unaffected
-            return 'ok', None, ''
-        return 'breaks', None, error
-    if call is not None and name.startswith('tf.') and \
-            not name.startswith('tf.compat.'):
-        v1, v1_error = resolve('tf.compat.v1.' + name[len('tf.'):])
-        if not v1_error and v1 is not value:
-            change = _signature_change(v1, value, call)
-            if change and not candidates:
-                return change[0], None, change[1]
-    return 'ok', None, ''
+METHOD_RULES = {rule.name for rule in rules.RULES
+                if rule.name.startswith('.')}
+Report = report_lib.Report
+resolve = judge.resolve
 
 
 def _canonical(module):
@@ -272,51 +63,153 @@ def _binding(name):
     """What an alias of `name` stands for: `name`, or a rule's dotted
     replacement when the rule moved the module (tf.contrib.slim ->
     tf_slim); None unless it is a module."""
-    for rule in _rules_for(name):
+    for rule in judge.rules_for(name):
         if rules.DOTTED.match(rule.new) and rule.kind == 'error':
             name = rule.new + name[len(rule.name):]
             break
-    value, error = resolve(name) if name.split('.')[0] in MODULE_NAME \
-        else (None, 'other')
+    value, error = resolve(name) if name.split('.')[0] in \
+        judge.MODULE_NAME else (None, 'other')
     return name if not error and inspect.ismodule(value) else None
 
 
-class _FileChecker(ast.NodeVisitor):
-    """Collects the uses of one parsed file."""
+class FileModel:
+    """One file (all its notebook cells together): aliases, assignments,
+    functions, and the uses found in it."""
 
-    def __init__(self, path, tree):
-        self.path = path
+    def __init__(self, source, deadline):
+        self.source = source
+        self.deadline = deadline
         self.aliases = {}
-        self.uses = []
         self.parents = {}
-        names = set()
-        for node in ast.walk(tree):
-            for child in ast.iter_child_nodes(node):
-                self.parents[child] = node
-            if isinstance(node, ast.Attribute):
-                names.add(node.attr)
-        graph = {'disable_eager_execution', 'disable_v2_behavior'} & names
+        self.unit_of = {}
+        self.assigned = {}  # name -> [value nodes], per file
+        self.functions = {}  # name -> FunctionDef
+        self.returns_function, self.returns_string = set(), set()
+        self.attribute_names = set()
+        self.uses = []
+        self.nodes = []
+        for unit in source.units:
+            for node in ast.walk(unit.tree):
+                self._tick()
+                self.nodes.append(node)
+                self.unit_of[node] = unit
+                for child in ast.iter_child_nodes(node):
+                    self.parents[child] = node
+                if isinstance(node, ast.Attribute):
+                    self.attribute_names.add(node.attr)
+        graph = {'disable_eager_execution', 'disable_v2_behavior'} & \
+            self.attribute_names
         self.mode = set() if graph else (
-            {'eager'} if 'Graph' in names else {'eager', 'default-graph'})
-        self.tree = tree
+            {'eager'} if 'Graph' in self.attribute_names
+            else {'eager', 'default-graph'})
+        self.data_world = 'v2'
 
+    def _tick(self, every=[0]):
+        every[0] += 1
+        if every[0] % 4096 == 0 and time.monotonic() > self.deadline:
+            raise source_lib.Refused('timeout', 'checking took over the '
+                                     'time budget (--timeout): stopped')
+
+    # -- what patterns.py asks --------------------------------------------
+    def segment(self, node):
+        unit = self.unit_of.get(node)
+        text = ast.get_source_segment(unit.text, node) if unit else None
+        return text if text and '\n' not in text else 'x'
+
+    def name_of(self, node):
+        """The canonical dotted name of a chain rooted at an alias."""
+        dotted = _dotted(node)
+        if dotted is None:
+            return None
+        root, _, rest = dotted.partition('.')
+        if root not in self.aliases:
+            return None
+        return self.aliases[root] + ('.' + rest if rest else '')
+
+    def is_called(self, node):
+        parent = self.parents.get(node)
+        return isinstance(parent, ast.Call) and parent.func is node
+
+    def device_function(self, argument):
+        return patterns.device_function(argument, self)
+
+    def dimension_names(self, node):
+        """Names bound by a comprehension or for loop over a shape that
+        encloses `node`."""
+        names = set()
+        parent = self.parents.get(node)
+        while parent is not None:
+            loops = parent.generators if isinstance(parent, (
+                ast.ListComp, ast.SetComp, ast.GeneratorExp,
+                ast.DictComp)) else [parent] if isinstance(
+                    parent, ast.For) else []
+            for loop in loops:
+                if isinstance(loop.target, ast.Name) and \
+                        patterns.is_shape(loop.iter, self):
+                    names.add(loop.target.id)
+            parent = self.parents.get(parent)
+        return names
+
+    def defaults_to_none(self, name, node):
+        """Whether `name` is a parameter, defaulting to None, of the
+        function enclosing `node`."""
+        parent = self.parents.get(node)
+        while parent is not None and not isinstance(
+                parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parent = self.parents.get(parent)
+        if parent is None:
+            return False
+        arguments = parent.args
+        positional = arguments.posonlyargs + arguments.args
+        pairs = list(zip(positional[len(positional) -
+                                    len(arguments.defaults):],
+                         arguments.defaults)) + list(zip(
+                             arguments.kwonlyargs, arguments.kw_defaults))
+        return any(argument.arg == name.id and isinstance(
+            default, ast.Constant) and default.value is None
+            for argument, default in pairs)
+
+    # -- the walk ----------------------------------------------------------
     def run(self):
         # Aliases first (per file, not per scope: TF1 code imports at the
-        # top), then every use.
-        for node in ast.walk(self.tree):
+        # top), then assignments and functions, then every use.
+        for node in self.nodes:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._import(node)
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
+            self._tick()
             if isinstance(node, ast.Assign):
                 self._assign(node)
-        self.visit(self.tree)
-        self.uses.sort(key=lambda use: use.line)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(node)
+        v1_data = [node for node in self.nodes
+                   if isinstance(node, ast.Attribute) and (
+                       self.name_of(node) or '').startswith(
+                           'tf.compat.v1.data')]
+        if v1_data or any(alias.startswith('tf.compat.v1')
+                          for alias in self.aliases.values()):
+            self.data_world = 'v1'
+        for node in self.nodes:
+            self._tick()
+            if isinstance(node, ast.Attribute):
+                self._attribute(node)
+            elif isinstance(node, ast.Name):
+                self._name_use(node)
         return self.uses
 
-    def _add(self, node, name, call=None):
-        status, rule, detail = judge(name, call, self.mode)
-        self.uses.append(Use(self.path, node.lineno, name, status, rule,
-                             detail))
+    def _add(self, node, name, call=None, found=None):
+        found = found or judge.judge(name, call, self)
+        unit = self.unit_of[node]
+        line_text = _line(unit.text, node.lineno)
+        col = len(line_text.encode('utf-8')[:node.col_offset].decode(
+            'utf-8', 'replace')) + 1
+        rewrite, wrap = found.pop('rewrite', None), found.pop('wrap', None)
+        use = report_lib.Finding(self.source.path, node.lineno, col,
+                                 cell=unit.cell, name=name, **found)
+        if use.status != 'ok' and not self.source.notebook:
+            use.edits = diff.edits_for(self, node, call, rewrite, wrap,
+                                       use) or ()
+        self.uses.append(use)
 
     def _import(self, node):
         if isinstance(node, ast.Import):
@@ -336,43 +229,77 @@ class _FileChecker(ast.NodeVisitor):
             if module is None:
                 return
             for alias in node.names:
+                if alias.name == '*':
+                    continue
                 name = module + '.' + alias.name
                 self._add(node, name)
                 self.aliases[alias.asname or alias.name] = (
                     _binding(name) or name)
 
     def _assign(self, node):
-        name = self._name(node.value)
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                self.assigned.setdefault(target.id, []).append(node.value)
+        name = self.name_of(node.value)
         if name and len(node.targets) == 1 and \
                 isinstance(node.targets[0], ast.Name):
             binding = _binding(name)
             if binding:
                 self.aliases[node.targets[0].id] = binding
 
-    def _name(self, node):
-        """The canonical dotted name of a chain rooted at an alias."""
-        dotted = _dotted(node)
-        if dotted is None:
-            return None
-        root, _, rest = dotted.partition('.')
-        if root not in self.aliases:
-            return None
-        return self.aliases[root] + ('.' + rest if rest else '')
+    def _function(self, node):
+        self.functions[node.name] = node
+        inner = {child.name for child in ast.walk(node) if child is not node
+                 and isinstance(child, (ast.FunctionDef, ast.Lambda)) and
+                 hasattr(child, 'name')}
+        returns = [child.value for child in ast.walk(node)
+                   if isinstance(child, ast.Return) and child.value]
+        if any(isinstance(value, ast.Lambda) or isinstance(
+                value, ast.Name) and value.id in inner for value in returns):
+            self.returns_function.add(node.name)
+        elif returns and all(isinstance(value, (ast.JoinedStr, ast.BinOp))
+                             or isinstance(value, ast.Constant) and
+                             isinstance(value.value, str)
+                             for value in returns):
+            self.returns_string.add(node.name)
 
-    def visit_Attribute(self, node):
+    def _attribute(self, node):
         parent = self.parents.get(node)
-        call = parent if isinstance(parent, ast.Call) and \
-            parent.func is node else None
-        name = self._name(node)
+        call = parent if self.is_called(node) else None
+        name = self.name_of(node)
         if name is not None:
-            if not (isinstance(parent, ast.Attribute)):  # longest chain
-                self._add(node, name, call)
+            if not isinstance(parent, ast.Attribute):  # longest chain
+                found = None
+                if name == 'tf.name_scope' and call is not None:
+                    found = patterns.name_scope_none(call, self)
+                    if found and found['status'] == 'breaks':
+                        found['rewrite'] = ('name', found['replacement'])
+                self._add(node, name, call, found)
             return
-        if call is not None and '.' + node.attr in METHOD_RULES:
-            self._add(node, '.' + node.attr, call)
-        self.generic_visit(node)
+        method = '.' + node.attr
+        if node.attr in patterns.ITERATOR_METHODS + \
+                patterns.DATASET_ATTRIBUTES:
+            found = patterns.dataset_method(node, self)
+            if found is None:
+                return  # a tf.compat.v1.data dataset or an iterator
+            if method in METHOD_RULES and call is not None:
+                ruled = judge.judge(method, call, self)
+                if ruled['status'] != 'ok':
+                    # The rule's text; the pattern's certainty and rewrite.
+                    ruled.update(status=found['status'], wrap=found['wrap'])
+                    if found['status'] == 'check':
+                        ruled['message'] = found['message']
+                    found = ruled
+            self._add(node, method, call, found)
+            return
+        if call is not None and method in METHOD_RULES:
+            self._add(node, method, call)
+            return
+        found = patterns.dimension_value(node, self)
+        if found:
+            self._add(node, '.value', None, found)
 
-    def visit_Name(self, node):
+    def _name_use(self, node):
         parent = self.parents.get(node)
         if node.id in self.aliases and not isinstance(parent, ast.Attribute) \
                 and isinstance(node.ctx, ast.Load):
@@ -382,52 +309,59 @@ class _FileChecker(ast.NodeVisitor):
                 self._add(node, self.aliases[node.id], call)
 
 
-METHOD_RULES = {rule.name for rule in rules.RULES
-                if rule.name.startswith('.')}
+def _line(text, number):
+    lines = source_lib.split_lines(text)
+    return lines[number - 1] if 0 < number <= len(lines) else ''
 
 
 def python_files(path):
-    """The .py files under a directory, sorted."""
-    found = []
-    for directory, subdirectories, names in os.walk(path):
-        subdirectories.sort()
-        found.extend(os.path.join(directory, name) for name in sorted(names)
-                     if name.endswith('.py'))
-    return found
+    """The .py and .ipynb files under a directory, sorted."""
+    return source_lib.paths_under(path, [])
 
 
-def check(paths):
-    """A Report over files and directories; bad paths become problems
-    (one line each) and the other files are still checked."""
+def check(paths, max_bytes=source_lib.MAX_BYTES,
+          budget=source_lib.TIME_BUDGET):
+    """A Report over files and directories; a path that cannot be checked
+    becomes one problem line and the others are still checked."""
     report = Report()
     for path in paths:
-        if os.path.isdir(path):
-            files = python_files(path)
-        elif not os.path.exists(path):
-            report.problems.append('%s: no such file or directory' % path)
+        try:
+            is_directory = os.path.isdir(path)
+        except (OSError, ValueError):
+            is_directory = False
+        if is_directory:
+            refused = []
+            files = source_lib.paths_under(path, refused)
+            report.problems.extend(report_lib.problem(name, why)
+                                   for name, why in refused)
+        elif not os.path.lexists(path):
+            report.problems.append(report_lib.problem(
+                path, source_lib.Refused('unreadable',
+                                         'no such file or directory')))
             continue
-        elif not path.endswith('.py'):
-            report.problems.append('%s: not a Python file (.py)' % path)
+        elif not path.endswith(source_lib.SUFFIXES):
+            report.problems.append(report_lib.problem(
+                path, source_lib.Refused('not-python', 'not a Python file '
+                                         '(.py or .ipynb)')))
             continue
         else:
             files = [path]
         for name in files:
-            check_file(name, report)
+            check_file(name, report, max_bytes, budget)
     return report
 
 
-def check_file(path, report):
+def check_file(path, report, max_bytes=source_lib.MAX_BYTES,
+               budget=source_lib.TIME_BUDGET):
     try:
-        with open(path, encoding='utf-8') as stream:
-            source = stream.read()
-        tree = ast.parse(source, path)
-    except SyntaxError as error:
-        report.problems.append('%s:%s: cannot parse (%s); Python 2 code: '
-                               'run 2to3 first' % (path, error.lineno,
-                                                   error.msg))
-        return
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        report.problems.append('%s: cannot read: %s' % (path, error))
+        source = source_lib.read(path, max_bytes, budget)
+        for refused in source.refused_cells:
+            report.problems.append(report_lib.problem(path, refused))
+        deadline = time.monotonic() + budget
+        uses = FileModel(source, deadline).run()
+    except source_lib.Refused as refused:
+        report.problems.append(report_lib.problem(path, refused))
         return
     report.files += 1
-    report.uses.extend(_FileChecker(path, tree).run())
+    report.uses.extend(uses)
+    report.sources.append(source)
