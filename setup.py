@@ -20,6 +20,8 @@ setuptools.setup(
     package_data={'tf1_migrate': ['data/*.json']},
     py_modules=['data_set'],
     python_requires='>=3.9',
+    entry_points={'console_scripts': [
+        'migrate-check = tf1_migrate.__main__:main']},
     install_requires=[
         'tensorflow>=2.15',
         'tf-slim>=1.1.0',
