@@ -195,6 +195,7 @@ class FileModel:
                 self._attribute(node)
             elif isinstance(node, ast.Name):
                 self._name_use(node)
+        self.uses.sort(key=lambda use: (use.cell or 0, use.line, use.col))
         return self.uses
 
     def _add(self, node, name, call=None, found=None):

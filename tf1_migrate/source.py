@@ -219,6 +219,8 @@ def parse(text, path, deadline, cell=None):
     if isinstance(error, MemoryError):
         raise Refused('too-deep', 'too large to parse (MemoryError)',
                       cell=cell)
+    if isinstance(error, SyntaxError) and 'null bytes' in error.msg:
+        raise Refused('binary', 'cannot parse: %s' % error.msg, cell=cell)
     if isinstance(error, SyntaxError):
         raise _syntax(error, text, cell)
     if isinstance(error, ValueError):  # NUL bytes
