@@ -670,7 +670,7 @@ def judge(entries, corpus_dir, uses, unreadable, scans, probe, checker):
 # -- the report ----------------------------------------------------------
 
 def percent(part, whole):
-    return '%d (%.0f%%)' % (part, 100.0 * part / whole) if whole else '0'
+    return '%d (%.1f%%)' % (part, 100.0 * part / whole) if whole else '0'
 
 
 def render(result, manifest_path):
