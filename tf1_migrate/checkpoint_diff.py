@@ -26,6 +26,7 @@ graph cannot be read (one line naming it).
 import argparse
 import collections
 import dataclasses
+import functools
 import importlib.util
 import os
 import re
@@ -232,6 +233,7 @@ def _natural(name):
     return key
 
 
+@functools.lru_cache(maxsize=None)
 def _canonical(name):
     """The name's components, synonyms mapped to one spelling."""
     parts = []
