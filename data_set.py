@@ -29,6 +29,20 @@ TRAINING_STEPS = 8000
 MOVING_AVERAGE_DECAY = 0.99
 OPTIMIZER = 'gradient_descent'
 MOMENTUM = 0.9               # used with --optimizer momentum only
+# The other optimizers of slim's train_image_classifier.py, under its flag
+# names. Its defaults, but for the epsilon: slim's 1.0 (tuned for Inception
+# on ImageNet) makes Adam and RMSProp crawl on MNIST; 1e-8 is Adam's own.
+OPT_EPSILON = 1e-8           # adam, rmsprop, adadelta
+ADAM_BETA1 = 0.9
+ADAM_BETA2 = 0.999
+RMSPROP_DECAY = 0.9
+RMSPROP_MOMENTUM = 0.9
+ADADELTA_RHO = 0.95
+ADAGRAD_INITIAL_ACCUMULATOR_VALUE = 0.1
+FTRL_LEARNING_RATE_POWER = -0.5
+FTRL_INITIAL_ACCUMULATOR_VALUE = 0.1
+FTRL_L1 = 0.0
+FTRL_L2 = 0.0
 RANDOM_SHIFT = 0             # augmentation, in pixels; the article had none
 RANDOM_ROTATION = 0.0        # augmentation, in degrees either way; none
 RANDOM_SCALE = 0.0           # augmentation: sizes in [1 - x, 1 + x]; none
