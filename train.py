@@ -59,7 +59,8 @@ def main(argv):
                 step_timeout=FLAGS.step_timeout, log=log)
         else:
             result = loop.train(train_config, FLAGS.model_dir, data.train,
-                                log=log)
+                                log=log, data_source='%s (%d images)' % (
+                                    FLAGS.data_dir, len(data.train.labels)))
         print('trained to step %d; checkpoints in %s' %
               (result.step, FLAGS.model_dir))
 

@@ -8,8 +8,10 @@ import pytest
 
 from resnet_tf1.model_dir import summaries
 
-TRAINING_TAGS = {'loss', 'cross_entropy', 'learning_rate', 'batch_accuracy',
-                 'images_per_second'}
+TRAINING_TAGS = {'accuracy', 'loss', 'loss/cross_entropy',
+                 'optimizer/learning_rate', 'speed/images_per_second'}
+# Evaluation writes the training tags it shares, so the two overlay.
+EVAL_TAGS = {'accuracy', 'loss', 'loss/cross_entropy'}
 
 
 def tensorboard_client(logdir):
@@ -38,11 +40,15 @@ def get_json(client, url):
 def test_tensorboard_serves_training_and_eval_scalars(tiny_run):
     client = tensorboard_client(tiny_run)
     tags = get_json(client, '/data/plugin/scalars/tags')
+    # Keras' layout: a "train" run beside the eval runs, none named ".".
     assert {run: set(run_tags) for run, run_tags in tags.items()} == {
-        '.': TRAINING_TAGS, 'eval_test': {'accuracy'},
-        'eval_test_raw': {'accuracy'}, 'eval_validation': {'accuracy'}}
-    for run, tag, directory in (('.', 'loss', tiny_run),
-                                ('.', 'learning_rate', tiny_run),
+        'train': TRAINING_TAGS, 'eval_test': EVAL_TAGS,
+        'eval_test_raw': EVAL_TAGS, 'eval_validation': EVAL_TAGS}
+    for run, tag, directory in (('train', 'loss', tiny_run / 'train'),
+                                ('train', 'optimizer/learning_rate',
+                                 tiny_run / 'train'),
+                                ('eval_test', 'loss',
+                                 tiny_run / 'eval_test'),
                                 ('eval_test', 'accuracy',
                                  tiny_run / 'eval_test'),
                                 ('eval_test_raw', 'accuracy',
@@ -53,7 +59,7 @@ def test_tensorboard_serves_training_and_eval_scalars(tiny_run):
         assert [(step, pytest.approx(value)) for _, step, value in served] \
             == written
     assert [step for _, step, _ in get_json(
-        client, '/data/plugin/scalars/scalars?run=.&tag=loss')] == [
+        client, '/data/plugin/scalars/scalars?run=train&tag=loss')] == [
             1, 2, 3, 4]
     assert [step for _, step, _ in get_json(
         client, '/data/plugin/scalars/scalars?run=eval_validation&'

@@ -188,8 +188,10 @@ def _read_file_content(path):
 # Downloading
 
 
-def download_mnist(data_dir, mirrors=DEFAULT_MIRRORS, timeout=30):
-    """Downloads whichever of the four MNIST files `data_dir` lacks.
+def download_mnist(data_dir, mirrors=DEFAULT_MIRRORS, timeout=30,
+                   filenames=FILENAMES):
+    """Downloads whichever of `filenames` (the four MNIST files by
+    default) `data_dir` lacks.
 
     Each file is fetched from the first mirror that serves a copy matching
     `MD5_DIGESTS`. Files already present are left alone (and not verified:
@@ -207,7 +209,7 @@ def download_mnist(data_dir, mirrors=DEFAULT_MIRRORS, timeout=30):
     except OSError as error:
         raise DataError('%s: cannot create data directory: %s' % (
             os.fsdecode(data_dir), error.strerror or error)) from None
-    for filename in FILENAMES:
+    for filename in filenames:
         destination = os.path.join(data_dir, filename)
         if not os.path.exists(destination):
             _download_verified(filename, destination, mirrors, timeout)
@@ -308,13 +310,15 @@ def _digest_problem(path, filename, gz_md5):
 
 
 def load_mnist(data_dir, download=True,
-               validation_size=data_set.VALIDATION_SIZE):
+               validation_size=data_set.VALIDATION_SIZE, filenames=FILENAMES):
     """Loads MNIST from `data_dir` as MnistData(train, validation, test).
 
     Images are float32 [N, 28, 28, 1] in [0, 1]; labels are int64 [N]. As in
     TF1's `read_data_sets`, validation is the first `validation_size`
     training images and train is the rest. Missing files are downloaded if
-    `download`, otherwise a DataError names them.
+    `download`, otherwise a DataError names them. `filenames` limits the
+    reading to the training pair (load_split); the test split is then
+    None.
     """
     validation_size = operator.index(validation_size)
     if validation_size < 0:
@@ -322,18 +326,19 @@ def load_mnist(data_dir, download=True,
                          validation_size)
 
     paths = {filename: os.path.join(data_dir, filename)
-             for filename in FILENAMES}
+             for filename in filenames}
     missing = [path for path in paths.values() if not os.path.exists(path)]
     if missing:
         if not download:
             raise DataError('%s: missing and download=False' %
                             ', '.join(missing))
-        download_mnist(data_dir)
+        download_mnist(data_dir, filenames=filenames)
 
     train_images, train_labels = _read_pair(paths[TRAIN_IMAGES],
                                             paths[TRAIN_LABELS])
-    test_images, test_labels = _read_pair(paths[TEST_IMAGES],
-                                          paths[TEST_LABELS])
+    test = None
+    if TEST_IMAGES in paths:
+        test = Split(*_read_pair(paths[TEST_IMAGES], paths[TEST_LABELS]))
     if validation_size > len(train_images):
         raise _ValidationSizeError(
             '%s: %d images; the validation split takes %d (validation_size '
@@ -345,7 +350,36 @@ def load_mnist(data_dir, download=True,
                     train_labels[validation_size:]),
         validation=Split(train_images[:validation_size],
                          train_labels[:validation_size]),
-        test=Split(test_images, test_labels))
+        test=test)
+
+
+# The files each split is read from: the test split needs only t10k's.
+SPLIT_FILES = {
+    'train': (TRAIN_IMAGES, TRAIN_LABELS),
+    'validation': (TRAIN_IMAGES, TRAIN_LABELS),
+    'test': (TEST_IMAGES, TEST_LABELS),
+}
+
+
+def load_split(data_dir, split_name, download=True,
+               validation_size=data_set.VALIDATION_SIZE):
+    """One split of MNIST (a Split, as load_mnist's), reading (and, if
+    missing and `download`, downloading) only the two files it comes from:
+    eval.py's test split never touches the 47 MB of training images."""
+    if split_name not in SPLIT_FILES:
+        raise ValueError('split_name must be one of %s, got %r' % (
+            ', '.join(SPLIT_FILES), split_name))
+    if split_name != 'test':
+        return getattr(load_mnist(data_dir, download, validation_size,
+                                  SPLIT_FILES[split_name]), split_name)
+    paths = [os.path.join(data_dir, name) for name in SPLIT_FILES['test']]
+    missing = [path for path in paths if not os.path.exists(path)]
+    if missing:
+        if not download:
+            raise DataError('%s: missing and download=False' %
+                            ', '.join(missing))
+        download_mnist(data_dir, filenames=SPLIT_FILES['test'])
+    return Split(*_read_pair(*paths))
 
 
 def _read_pair(images_path, labels_path):

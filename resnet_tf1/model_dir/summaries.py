@@ -1,11 +1,28 @@
 """TensorBoard scalars, written as TF1 event files.
 
-Training writes `loss`, `cross_entropy`, `learning_rate`, `batch_accuracy`
-and `images_per_second` into the model directory at every log step;
-evaluation writes `accuracy` (and which weights) per evaluated step into
-`<model_dir>/eval_<split>`, so `tensorboard --logdir <model_dir>` shows both
-runs side by side. Values are computed in Python and written as `Summary`
-protos: no summary ops in the graph, nothing extra in a step.
+The layout Keras' TensorBoard callback and Estimator users know: one run
+directory per kind of measurement, the same tags in each, so
+`tensorboard --logdir <model_dir>` draws training and evaluation of one
+quantity on one chart:
+
+    <model_dir>/train/            run "train": at every log step
+    <model_dir>/eval_<split>/     run "eval_test", "eval_validation":
+    <model_dir>/eval_<split>_raw/   at every evaluated checkpoint (EMA
+                                  weights, or --noema's raw ones)
+
+    accuracy                 train: the logged batch's; eval: the split's
+    loss                     cross-entropy + L2 (train: the batch's; eval:
+                             the split's mean, L2 of the evaluated weights)
+    loss/cross_entropy       its cross-entropy part
+    optimizer/learning_rate  train only
+    speed/images_per_second  train only
+
+TensorBoard groups tags by what precedes their first '/', sorts the groups
+and opens the first two: `accuracy` and `loss`. Runs before this layout
+wrote the training tags flat (`batch_accuracy`, `cross_entropy`, ...) in
+<model_dir> itself; `LEGACY_TAGS` names them for readers (tools/plot.py).
+Values are computed in Python and written as `Summary` protos: no summary
+ops in the graph, nothing extra in a step.
 """
 
 import itertools
@@ -20,6 +37,22 @@ tf1 = tf.compat.v1
 # --watch on a small model, checkpoints evaluated back to back) would erase
 # the first one's points. The pid and a per-process count keep names apart.
 _writer_numbers = itertools.count()
+
+
+TRAIN_RUN = 'train'
+ACCURACY = 'accuracy'
+LOSS = 'loss'
+CROSS_ENTROPY = 'loss/cross_entropy'
+LEARNING_RATE = 'optimizer/learning_rate'
+IMAGES_PER_SECOND = 'speed/images_per_second'
+# The tags of the flat layout (training events in <model_dir> itself).
+LEGACY_TAGS = {'batch_accuracy': ACCURACY, 'cross_entropy': CROSS_ENTROPY,
+               'learning_rate': LEARNING_RATE,
+               'images_per_second': IMAGES_PER_SECOND}
+
+
+def train_dir(model_dir):
+    return os.path.join(model_dir, TRAIN_RUN)
 
 
 def eval_dir(model_dir, split_name, use_ema=True):

@@ -26,6 +26,7 @@ import textwrap
 import tensorflow as tf
 
 from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import summaries
 from resnet_tf1.errors import ConfigError
 
 # The pictures' sizes: inches * DPI pixels (width, height).
@@ -202,10 +203,22 @@ def _render(inches, out, draw):
     _write_atomically(out, png.getvalue())
 
 
+def _short_tags(scalars):
+    """Tags by their last part ('loss/cross_entropy' -> 'cross_entropy'),
+    the flat layout's names mapped to the grouped ones first, so runs of
+    either layout (summaries.py) are drawn alike."""
+    short = {}
+    for tag, points in scalars.items():
+        tag = summaries.LEGACY_TAGS.get(tag, tag)
+        short[tag.rsplit('/', 1)[-1]] = points
+    return short
+
+
 def read_run(model_dir):
     """(training, evals): training maps tag -> (steps, values) from
-    model_dir's own event files; evals maps each eval_* subdirectory's name
-    to its tags likewise."""
+    model_dir/train/ (or, in runs written before that layout, model_dir's
+    own event files); evals maps each eval_* subdirectory's name to its
+    tags likewise. Tags are short: 'cross_entropy', 'learning_rate'."""
     try:
         names = sorted(os.listdir(model_dir))
     except OSError as error:
@@ -213,13 +226,23 @@ def read_run(model_dir):
             model_dir, error.strerror)) from None
     eval_names = [name for name in names if name.startswith(_EVAL_PREFIX) and
                   os.path.isdir(os.path.join(model_dir, name))]
-    training = read_scalars(model_dir)
-    evals = {name: read_scalars(os.path.join(model_dir, name))
+    training = _short_tags(read_scalars(model_dir))
+    if summaries.TRAIN_RUN in names:
+        # A run resumed across the layout change has points in both; the
+        # newer layout's win where both hold a step.
+        for tag, (steps, values) in _short_tags(read_scalars(
+                summaries.train_dir(model_dir))).items():
+            points = dict(zip(*training.get(tag, ((), ()))))
+            points.update(zip(steps, values))
+            training[tag] = tuple(zip(*sorted(points.items())))
+    evals = {name: _short_tags(read_scalars(os.path.join(model_dir, name)))
              for name in eval_names}
     if not training and not any(evals.values()):
         raise ConfigError(
             '--model_dir %s: no TensorBoard scalars (%s.* files) in it or '
-            'its %s* directories' % (model_dir, _EVENT_PREFIX, _EVAL_PREFIX))
+            'its %s/ and %s* directories' % (model_dir, _EVENT_PREFIX,
+                                             summaries.TRAIN_RUN,
+                                             _EVAL_PREFIX))
     return training, {name: scalars for name, scalars in evals.items()
                       if scalars}
 
