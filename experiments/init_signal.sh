@@ -9,12 +9,14 @@
 # writes OUT_DIR/<name>.txt (each command's output) and OUT_DIR/table.md
 # (each stage's root mean square, one column per network, and the median
 # relative gradient). Seconds to a minute. Environment: BASE_DEPTH=16
-# PYTHON=python.
+# SEED=0 (the initial weights and the batch) PYTHON=python.
 set -eu
 USAGE="$0 OUT_DIR [DATA_DIR]"
 . "$(dirname "$0")/lib.sh"
 BASE_DEPTH=${BASE_DEPTH:-16}
+SEED=${SEED:-0}
 require_count BASE_DEPTH "$BASE_DEPTH"
+require_whole SEED "$SEED"
 parse_out_and_data "$@"
 
 measure() {  # NAME, then signal's flags
@@ -22,7 +24,8 @@ measure() {  # NAME, then signal's flags
     shift
     stamp "signal $name"
     run_into "$OUT/$name.txt" "$PYTHON" -m resnet_tf1 signal \
-        --base_depth="$BASE_DEPTH" ${DATA_FLAG:+"$DATA_FLAG"} "$@"
+        --base_depth="$BASE_DEPTH" --seed="$SEED" \
+        ${DATA_FLAG:+"$DATA_FLAG"} "$@"
 }
 measure plain34 --model=plain34
 measure resnet34 --model=resnet34

@@ -274,10 +274,11 @@ def test_init_signal_measures_three_networks_into_one_table(stub, tmp_path):
     result = _run('init_signal.sh', [out, tmp_path], stub, log)
     assert result.returncode == 0, result.stderr
     calls = _calls(log, '-m resnet_tf1 signal')
-    assert [arguments[5:] for arguments in calls] == [
+    assert [arguments[6:] for arguments in calls] == [
         ['--model=plain34'], ['--model=resnet34'],
         ['--model=plain34', '--norm=batch']]
-    assert all(arguments[3:5] == ['--base_depth=16',
+    # The seed is given: signal draws one otherwise.
+    assert all(arguments[3:6] == ['--base_depth=16', '--seed=0',
                                   '--data_dir=%s' % tmp_path]
                for arguments in calls)
     assert (out / 'table.md').read_text().splitlines() == [
@@ -393,7 +394,7 @@ def test_a_missing_data_directory_is_one_line_and_makes_nothing(
 @pytest.mark.parametrize('script,variable', [
     ('article_8000.sh', 'STEPS'), ('degradation.sh', 'EVERY'),
     ('steps300.sh', 'SEED'), ('recipe_steps.sh', 'SEED'),
-    ('init_signal.sh', 'BASE_DEPTH')])
+    ('init_signal.sh', 'BASE_DEPTH'), ('init_signal.sh', 'SEED')])
 def test_a_bad_count_in_the_environment_is_one_line(script, variable, stub,
                                                     tmp_path):
     log = tmp_path / 'calls.log'
