@@ -33,9 +33,10 @@ FLAGS = flags.FLAGS
 
 
 def _check_step_timeout():
-    if not FLAGS.step_timeout > 0:
-        raise ConfigError('--step_timeout must be positive, got %s' %
-                          FLAGS.step_timeout)
+    for flag in ('step_timeout', 'peer_timeout'):
+        if not FLAGS[flag].value > 0:  # NaN included
+            raise ConfigError('--%s must be positive, got %s' % (
+                flag, FLAGS[flag].value))
 
 
 def main(argv):
@@ -48,15 +49,17 @@ def main(argv):
         train_config = flag_groups.train_config()
         task = distributed.cluster_task(FLAGS.cluster, FLAGS.job_name,
                                         FLAGS.task_index, os.environ)
-        if task and task.job_name == 'ps':
-            distributed.run_parameter_server(task, train_config, log=log)
-            return
         _check_step_timeout()
+        if task and task.job_name == 'ps':
+            distributed.run_parameter_server(
+                task, train_config, log=log, peer_timeout=FLAGS.peer_timeout)
+            return
         data = mnist.load_mnist(FLAGS.data_dir)
         if task:
             result = distributed.train_worker(
                 train_config, FLAGS.model_dir, data.train, task,
-                step_timeout=FLAGS.step_timeout, log=log)
+                step_timeout=FLAGS.step_timeout, log=log,
+                peer_timeout=FLAGS.peer_timeout)
         else:
             result = loop.train(train_config, FLAGS.model_dir, data.train,
                                 log=log, data_source='%s (%d images)' % (

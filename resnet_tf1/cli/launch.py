@@ -12,8 +12,34 @@ The CLIs stay thin: flags -> a validated config -> one library call.
 import errno
 import os
 import re
+import signal
 import sys
 import warnings
+
+# Where the start-up's Ctrl-C line goes: stderr, or its saved copy while
+# stderr points at /dev/null (_import_tensorflow_quietly).
+_stderr_fd = 2
+
+
+def _interrupted_while_starting(signum, frame):
+    """Ctrl-C while the modules load (TensorFlow's import takes seconds):
+    one line, not a KeyboardInterrupt traceback through importlib. Nothing
+    is written yet, so the process ends at once."""
+    del signum, frame
+    try:
+        os.write(_stderr_fd, b'error: interrupted (Ctrl-C)\n')
+    finally:
+        os._exit(130)
+
+
+# Until run() or parse_flags(): then Ctrl-C is KeyboardInterrupt again,
+# which run() reports (and the training loop handles its own).
+signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+
+def _started():
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 VERBOSE = any(arg in ('--verbose', '--verbose=true', '--verbose=1')
               for arg in sys.argv[1:])
@@ -38,12 +64,15 @@ def _import_tensorflow_quietly():
     except OSError:  # no stderr to protect
         import tensorflow  # noqa: F401
         return
+    global _stderr_fd
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
+    _stderr_fd = saved
     try:
         import tensorflow  # noqa: F401
     finally:
         os.dup2(saved, 2)
+        _stderr_fd = 2
         os.close(saved)
         os.close(devnull)
 
@@ -69,6 +98,7 @@ def run(main_fn):
     so do what the machine refuses (memory, disk space) and Ctrl-C (130)
     outside the training loop, which handles its own (loop.StopSignals).
     """
+    _started()
     try:
         return main_fn()
     except errors.UserError as error:
@@ -105,6 +135,7 @@ def parse_flags(argv):
     that reports a bad or unknown flag as one line and exits 1, where absl's
     own adds a FATAL banner and a help hint; then moves deprecated flags'
     values to their new names (flag_groups.apply_deprecated)."""
+    _started()
     try:
         remaining = flags.FLAGS(argv)
     except flags.Error as error:

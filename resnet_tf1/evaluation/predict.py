@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from resnet_tf1.errors import ConfigError
 from resnet_tf1.errors import ImageError
+from resnet_tf1.model_dir import safe_io
 
 Prediction = collections.namedtuple('Prediction', ['path', 'top'])
 
@@ -45,6 +46,8 @@ def _decode_grey(encoded):
 
 def load_image(path, size=28):
     """[size, size, 1] float32 in [0, 1], MNIST-like."""
+    # A FIFO or device would block open() or read() forever.
+    safe_io.check_regular_file(path, error_class=ImageError)
     try:
         with open(path, 'rb') as stream:
             encoded = stream.read()

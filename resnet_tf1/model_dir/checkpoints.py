@@ -14,11 +14,13 @@ rewritten only once a run is accepted (`record_config`).
 
 import os
 import re
+import stat
 
 import tensorflow as tf
 
 from resnet_tf1.errors import CheckpointError
 from resnet_tf1.errors import ConfigError
+from resnet_tf1.model_dir import safe_io
 
 tf1 = tf.compat.v1
 
@@ -45,10 +47,21 @@ def _complete_checkpoints(model_dir):
         shards = [_DATA.search(other) for other in names
                   if other.startswith(prefix + '.data-')]
         shards = [shard for shard in shards if shard]
-        if shards and len(shards) == int(shards[0].group(2)):
+        if shards and len(shards) == int(shards[0].group(2)) and all(
+                _regular(os.path.join(model_dir, other)) for other in
+                [name] + [shard.string for shard in shards]):
             found.append((int(match.group(1)),
                           os.path.join(model_dir, prefix)))
     return sorted(found)
+
+
+def _regular(path):
+    """Whether `path` is a regular file: a FIFO named like a checkpoint
+    file would block its reader forever."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _readable(prefix):
@@ -109,6 +122,12 @@ def find_latest(model_dir):
             state_path, state.model_checkpoint_path)
     elif not os.path.exists(os.path.join(model_dir, listed + '.index')):
         reason = '%s names %s, which is gone' % (state_path, listed)
+    elif not any(prefix.endswith(os.sep + listed) or prefix == listed
+                 for _, prefix in complete):
+        # Its index is there but a data file is not (deleted, or a save
+        # cut short).
+        reason = '%s names %s, whose data files are missing' % (
+            state_path, listed)
     else:
         reason = '%s names %s, an older one' % (state_path, listed)
     for _, prefix in reversed(complete):
@@ -160,8 +179,29 @@ def checkpoint_step(checkpoint):
         raise _damaged(checkpoint, error) from None
 
 
+class CheckpointGone(CheckpointError):
+    """A checkpoint whose files were removed while it was being read: a
+    running trainer's rotation (max_to_keep) deleted it. Nothing is wrong
+    with the directory; a newer checkpoint is there to read."""
+
+
+def is_gone(checkpoint):
+    """Whether `checkpoint`'s index or data files are no longer there."""
+    directory = os.path.dirname(checkpoint) or '.'
+    name = os.path.basename(checkpoint)
+    return (not os.path.exists(checkpoint + '.index') or
+            not any(other.startswith(name + '.data-')
+                    for other in _listdir(directory)))
+
+
 def _damaged(checkpoint, error):
-    """The one-line error of a checkpoint whose data does not read back."""
+    """The one-line error of a checkpoint whose data does not read back:
+    CheckpointGone if its files were removed meanwhile (never advise
+    deleting what a rotation already deleted)."""
+    if is_gone(checkpoint):
+        return CheckpointGone(
+            '%s: removed while being read (a running trainer rotated it '
+            'out?); read a newer checkpoint' % checkpoint)
     return CheckpointError(
         '%s: cannot read its data file (%s); it is missing or damaged: '
         'delete this checkpoint (its .index and .data files) to use an '
@@ -214,6 +254,9 @@ def save(session, saver, model_dir, step, keep_every=0):
     time), so the milestones of a long run survive for its curves. A
     failed write (a full disk) is one line naming the checkpoint that
     still holds the run."""
+    # The Saver writes through TensorFlow's file system, which follows
+    # links: a planted one is refused before each save.
+    safe_io.check_directory(model_dir)
     try:
         path = saver.save(session, os.path.join(model_dir,
                                                 CHECKPOINT_BASENAME),
@@ -259,12 +302,28 @@ def set_aside(model_dir, step):
     if names and remaining and state:
         kept = [os.path.join(model_dir, os.path.basename(path))
                 for path in state.all_model_checkpoint_paths]
-        # Base names: relative paths, as the Saver writes them.
-        tf1.train.update_checkpoint_state(
-            model_dir, os.path.basename(remaining[-1]),
-            [os.path.basename(path) for path in kept if path in remaining]
-            or [os.path.basename(remaining[-1])])
+        write_state(model_dir, os.path.basename(remaining[-1]),
+                    [os.path.basename(path) for path in kept
+                     if path in remaining] or
+                    [os.path.basename(remaining[-1])])
     return bool(names)
+
+
+def write_state(model_dir, newest, rotation):
+    """Writes the `checkpoint` state file naming `newest` and listing
+    `rotation` (base names): paths relative to the model directory, as the
+    Saver writes them. (tf.train.update_checkpoint_state makes a relative
+    name relative to the working directory first: under a relative
+    --model_dir it wrote "../../main/model.ckpt-2".) Written exclusively
+    and renamed into place (safe_io)."""
+    names = [os.path.basename(name) for name in rotation]
+    if os.path.basename(newest) not in names:
+        names.append(os.path.basename(newest))
+    safe_io.write_text(
+        os.path.join(model_dir, STATE_FILENAME),
+        'model_checkpoint_path: "%s"\n' % os.path.basename(newest) +
+        ''.join('all_model_checkpoint_paths: "%s"\n' % name
+                for name in names))
 
 
 def _continue_rotation(saver, model_dir, keep_every):
@@ -306,6 +365,8 @@ def check_variables(checkpoint, variables, description):
     try:
         saved = dict(tf.train.list_variables(checkpoint))
     except (tf.errors.OpError, ValueError) as error:
+        if is_gone(checkpoint):
+            raise _damaged(checkpoint, error) from None
         raise CheckpointError('%s: cannot read the checkpoint (%s)' % (
             checkpoint, str(error).strip().splitlines()[0][:200])) from None
     for name, variable in sorted(variables.items()):
@@ -319,3 +380,29 @@ def check_variables(checkpoint, variables, description):
             continue
         raise CheckpointError('%s: does not hold %s (%s)' % (
             checkpoint, description, problem))
+
+
+# How many times a reader moves on to the newest checkpoint when a
+# rotation deletes the one it reads: a trainer saving every step on a fast
+# machine can win a few races in a row, never many.
+READ_ATTEMPTS = 10
+
+
+def read_newest(checkpoint, read):
+    """Calls `read(checkpoint)` and returns the checkpoint read. When a
+    running trainer's rotation deleted it meanwhile (CheckpointGone), reads
+    the newest complete checkpoint of the same directory instead, up to
+    READ_ATTEMPTS times: eval and export coexist with a trainer that saves
+    every step."""
+    directory = os.path.dirname(checkpoint) or '.'
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            read(checkpoint)
+            return checkpoint
+        except CheckpointGone:
+            newest = [prefix for _, prefix in
+                      _complete_checkpoints(directory)]
+            if not newest or attempt == READ_ATTEMPTS - 1:
+                raise
+            checkpoint = newest[-1]
+    return checkpoint

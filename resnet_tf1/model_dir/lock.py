@@ -7,6 +7,7 @@ import fcntl
 import os
 
 from resnet_tf1.errors import ConfigError
+from resnet_tf1.model_dir import safe_io
 
 LOCK_FILENAME = 'train.lock'
 
@@ -31,12 +32,11 @@ def exclusive(model_dir):
             model_dir, error.strerror)) from None
     if not os.access(model_dir, os.W_OK | os.X_OK):
         raise ConfigError('--model_dir %s: not writable' % model_dir)
+    # A planted link where this run or TensorFlow would write: refused
+    # before anything is written (safe_io).
+    safe_io.check_directory(model_dir)
     path = os.path.join(model_dir, LOCK_FILENAME)
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise ConfigError('%s: cannot open it (%s)' % (
-            path, error.strerror)) from None
+    descriptor = safe_io.open_lock_file(path)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
@@ -50,8 +50,12 @@ def exclusive(model_dir):
             'wait for it to end or use another --model_dir' % (
                 model_dir, ' (pid %s)' % holder if holder else '', path))
     try:
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, b'%d\n' % os.getpid())
+        try:
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, b'%d\n' % os.getpid())
+        except OSError as error:
+            raise ConfigError('%s: cannot write it (%s)' % (
+                path, error.strerror)) from None
         yield
     except BaseException:
         if created and sorted(os.listdir(model_dir)) == [LOCK_FILENAME]:
@@ -60,3 +64,22 @@ def exclusive(model_dir):
         raise
     finally:
         os.close(descriptor)
+
+
+def is_held(model_dir):
+    """Whether a trainer holds `model_dir` now (its lock is taken). Opens
+    the lock file read-only, without following a link, and writes
+    nothing."""
+    path = os.path.join(model_dir, LOCK_FILENAME)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW |
+                             os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False

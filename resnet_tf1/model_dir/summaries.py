@@ -27,8 +27,12 @@ ops in the graph, nothing extra in a step.
 
 import itertools
 import os
+import threading
 
 import tensorflow as tf
+
+from resnet_tf1.errors import ConfigError
+from resnet_tf1.model_dir import safe_io
 
 tf1 = tf.compat.v1
 
@@ -37,6 +41,29 @@ tf1 = tf.compat.v1
 # --watch on a small model, checkpoints evaluated back to back) would erase
 # the first one's points. The pid and a per-process count keep names apart.
 _writer_numbers = itertools.count()
+
+
+# What a failed write of TensorFlow's event writer raises: the errno's
+# message in a RuntimeError (ENOSPC) or IndexError (EFBIG), an OpError, an
+# OSError for the directory.
+_WRITE_ERRORS = (tf.errors.OpError, OSError, RuntimeError, IndexError)
+
+
+def _quiet_writer_threads():
+    """FileWriter writes from a thread whose error (a full disk) is
+    printed as a traceback by the thread and raised again by the next
+    flush() in the caller, which reports it in one line (ScalarWriter):
+    the thread's copy is left out."""
+    if getattr(threading.excepthook, 'quiets_event_writers', False):
+        return
+    previous = threading.excepthook
+
+    def hook(args):
+        if type(args.thread).__name__ != '_EventLoggerThread':
+            previous(args)
+
+    hook.quiets_event_writers = True
+    threading.excepthook = hook
 
 
 TRAIN_RUN = 'train'
@@ -64,23 +91,49 @@ class ScalarWriter:
     """Appends scalar summaries to an event file in `directory`."""
 
     def __init__(self, directory, graph=None):
+        # FileWriter writes through TensorFlow's file system, which follows
+        # links: a linked eval_test/ or a planted events file is refused.
+        safe_io.refuse_link(directory)
+        safe_io.check_directory(directory)
+        _quiet_writer_threads()
+        self._directory = directory
         # FileWriter refuses to be made in eager mode, which is what the
         # process is in outside a graph context (evaluation's writer).
-        with (graph or tf.Graph()).as_default():
-            self._writer = tf1.summary.FileWriter(
-                directory, graph=graph, filename_suffix='.%d.%06d' % (
-                    os.getpid(), next(_writer_numbers)))
+        try:
+            with (graph or tf.Graph()).as_default():
+                self._writer = tf1.summary.FileWriter(
+                    directory, graph=graph, filename_suffix='.%d.%06d' % (
+                        os.getpid(), next(_writer_numbers)))
+        except _WRITE_ERRORS as error:
+            raise self._error(error) from None
+
+    def _error(self, error):
+        """A failed write (a full disk) as one line naming the file."""
+        detail = ' '.join(str(getattr(error, 'strerror', None) or getattr(
+            error, 'message', None) or error).split())
+        for cause, words in (('No space left', 'no space left on the '
+                              'device'), ('File too large', 'File too large')):
+            if cause in detail:
+                detail = words
+        return ConfigError('%s: cannot write the TensorBoard events (%s)' % (
+            self._directory, detail[-200:]))
 
     def write(self, step, values):
         """`values` maps tag -> number, all at `step`."""
         summary = tf1.Summary(value=[
             tf1.Summary.Value(tag=tag, simple_value=float(value))
             for tag, value in sorted(values.items())])
-        self._writer.add_summary(summary, step)
-        self._writer.flush()
+        try:
+            self._writer.add_summary(summary, step)
+            self._writer.flush()
+        except _WRITE_ERRORS as error:
+            raise self._error(error) from None
 
     def close(self):
-        self._writer.close()
+        try:
+            self._writer.close()
+        except _WRITE_ERRORS as error:
+            raise self._error(error) from None
 
     def __enter__(self):
         return self

@@ -26,6 +26,7 @@ import textwrap
 import tensorflow as tf
 
 from resnet_tf1.model_dir import run_record
+from resnet_tf1.model_dir import safe_io
 from resnet_tf1.model_dir import summaries
 from resnet_tf1.errors import ConfigError
 
@@ -272,10 +273,12 @@ def _scalar_events(path):
     """[(wall_time, step, tag, value)] of the simple-value scalars in one
     event file."""
     scalars = []
+    # A FIFO named like an event file would block the reader forever.
+    safe_io.check_regular_file(path, 'event file')
     try:
         # tf.data, eagerly: summary_iterator is deprecated and says so.
         for record in tf.data.TFRecordDataset(path):
-            event = tf.compat.v1.Event.FromString(record.numpy())
+            event = _event(path, record.numpy())
             scalars.extend(
                 (event.wall_time, event.step, value.tag, value.simple_value)
                 for value in event.summary.value
@@ -289,6 +292,18 @@ def _scalar_events(path):
             raise ConfigError('event file %s: %s' % (
                 path, _op_message(error))) from None
     return scalars
+
+
+def _event(path, record):
+    """The Event proto of one record of event file `path`: a TFRecord file
+    of something else is one line, not protobuf's DecodeError."""
+    from google.protobuf import message
+    try:
+        return tf.compat.v1.Event.FromString(record)
+    except message.DecodeError:
+        raise ConfigError('event file %s: a record is not a TensorBoard '
+                          'event (a TFRecord file of something else?)' %
+                          path) from None
 
 
 def _op_message(error):
@@ -394,7 +409,10 @@ def _lines(axes, scalars, labels, **style):
 
 
 def _write_atomically(out, content):
-    """`out` is either the whole new picture or left as it was."""
+    """`out` is either the whole new picture or left as it was. A link
+    planted at `out` is refused (the temporary file is created exclusively
+    and renamed over `out`, so none is ever written through)."""
+    safe_io.refuse_link(out)
     temp_path = None
     try:
         with tempfile.NamedTemporaryFile(

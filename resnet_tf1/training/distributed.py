@@ -337,7 +337,21 @@ def _start_queue(task):
                              shared_name='start_queue', name='start_queue')
 
 
-def _wait_for_workers(session, dequeue, task, log, name,
+def _take(session, queue_ops, seconds):
+    """The next element of a queue, or None if none comes within
+    `seconds`: its size is polled, a dequeue runs only when one is there
+    (a blocked dequeue would wait for good)."""
+    size, dequeue = queue_ops
+    deadline = time.time() + seconds
+    while True:
+        if int(session.run(size)):
+            return int(session.run(dequeue))
+        if time.time() >= deadline:
+            return None
+        time.sleep(0.2)
+
+
+def _wait_for_workers(session, queue_ops, task, log, name,
                       peer_timeout=PEER_TIMEOUT):
     """The start barrier: the chief takes no step before every other
     worker has said it is ready (whatever their start-up took), so no
@@ -346,7 +360,6 @@ def _wait_for_workers(session, dequeue, task, log, name,
     PEER_REPORT_SECONDS and gives up after `peer_timeout` seconds."""
     waiting = set(range(1, num_workers(task)))
     started = time.time()
-    poll = tf1.RunOptions(timeout_in_ms=int(PEER_REPORT_SECONDS * 1000))
     while waiting:
         waited = time.time() - started
         names = ', '.join(_label(task, 'worker', index)
@@ -357,10 +370,7 @@ def _wait_for_workers(session, dequeue, task, log, name,
                 (name, peer_timeout, names))
         log('%s: waiting for %s to start (%ds of --peer_timeout %gs)' % (
             name, names, waited, peer_timeout))
-        try:
-            waiting.discard(int(session.run(dequeue, options=poll)))
-        except tf.errors.DeadlineExceededError:
-            pass
+        waiting.discard(_take(session, queue_ops, PEER_REPORT_SECONDS))
 
 
 def _answers(address, timeout=1.0):
@@ -428,18 +438,14 @@ def run_parameter_server(task, train_config, log=print,
     graph = tf.Graph()
     with graph.as_default():
         queue = _done_queues(task)[task.task_index]
-        dequeue = queue.dequeue()
+        queue_ops = queue.size(), queue.dequeue()
     name = 'parameter server %d' % task.task_index
     log('%s serving at %s' % (name, task.cluster['ps'][task.task_index]))
-    poll = tf1.RunOptions(timeout_in_ms=int(PEER_REPORT_SECONDS * 1000))
     pending = set(range(num_workers(task)))
     chief_silent_since = chief_done_at = reported = None
     with tf1.Session(server.target, graph=graph) as session:
         while pending:
-            try:
-                worker = int(session.run(dequeue, options=poll))
-            except tf.errors.DeadlineExceededError:
-                worker = None
+            worker = _take(session, queue_ops, PEER_REPORT_SECONDS)
             now = time.time()
             if worker is not None:
                 pending.discard(worker)
@@ -586,7 +592,7 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
                 for queue in _done_queues(task)]
         start_queue = _start_queue(task)
         ready, next_ready = (start_queue.enqueue(task.task_index),
-                             start_queue.dequeue())
+                             (start_queue.size(), start_queue.dequeue()))
     hook = SyncReplicasHook(train_graph.optimizer, is_chief)
     scaffold = tf1.train.Scaffold(saver=train_graph.saver)
     if is_chief:
@@ -652,8 +658,14 @@ def _train_worker(train_config, model_dir, train_split, task, step_timeout,
                 log('%s: no global step within %gs (a peer is late or '
                     'gone); computing another gradient' % (name, step_timeout))
             batch_index += 1
-            # Read, not counted: the other workers move it too.
-            step = int(session.run(train_graph.global_step))
+            # Read, not counted: the other workers move it too. With the
+            # step's deadline: it lives on a parameter server, which may
+            # be gone (a read without one would wait for good).
+            try:
+                step = int(session.run(train_graph.global_step,
+                                       options=run_options))
+            except tf.errors.DeadlineExceededError:
+                values = None
             stalled.check(step, values is None)
             if values:
                 progress.report(step, *values)
