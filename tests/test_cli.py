@@ -46,7 +46,8 @@ def trained_dir(tmp_path_factory):
     process = run('train.py', '--steps', 3, '--save_every', 2,
                   '--log_every', 1, '--model_dir', model_dir, *TINY)
     assert process.returncode == 0, process.stderr
-    assert 'step 3/3 loss' in process.stdout
+    assert 'step 3/3 epoch 0.00 loss' in process.stdout
+    assert process.stdout.startswith('train resnet34 (base_depth 4')
     return model_dir
 
 

@@ -89,7 +89,7 @@ def test_a_truncated_last_record_is_a_writer_still_writing(tiny_run,
                                                            tmp_path):
     model_dir = tmp_path / 'run'
     shutil.copytree(tiny_run, model_dir)
-    path = event_file(model_dir)
+    path = event_file(model_dir / 'train')
     os.truncate(path, os.path.getsize(path) - 5)
     training, _ = plot.read_run(str(model_dir))
     # The last record, step 4's scalars, is lost; the rest stands.
@@ -101,7 +101,7 @@ def test_a_truncated_last_record_is_a_writer_still_writing(tiny_run,
 def corrupt_copy(tiny_run, tmp_path):
     model_dir = tmp_path / 'run'
     shutil.copytree(tiny_run, model_dir)
-    path = event_file(model_dir)
+    path = event_file(model_dir / 'train')
     with open(path, 'r+b') as events:
         events.seek(os.path.getsize(path) // 2)
         events.write(b'\xff' * 16)
@@ -112,7 +112,8 @@ def corrupt_copy(tiny_run, tmp_path):
     ('missing', '--model_dir .*missing: No such file or directory'),
     ('a_file', '--model_dir .*a_file: Not a directory'),
     ('empty', '--model_dir .*empty: no TensorBoard scalars'),
-    ('corrupt', 'event file .*run/events.out.tfevents.*corrupted record'),
+    ('corrupt',
+     'event file .*run/train/events.out.tfevents.*corrupted record'),
     ('out_in_missing_dir', '--out .*nowhere/c.png: No such file'),
     ('out_under_a_file', '--out .*a_file/c.png: Not a directory'),
     ('out_not_png', '--out .*curves.jpg: must be a .png file'),
@@ -169,7 +170,8 @@ def test_command_error_is_one_line(tmp_path):
     assert 'Traceback' not in process.stderr, process.stderr
     assert process.stderr.strip().splitlines()[-1] == (
         'error: --model_dir %s: no TensorBoard scalars '
-        '(events.out.tfevents.* files) in it or its eval_* directories'
+        '(events.out.tfevents.* files) in it or its train/ and eval_* '
+        'directories'
         % tmp_path)
     assert os.listdir(tmp_path) == []
 
