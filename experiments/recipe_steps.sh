@@ -89,7 +89,7 @@ stamp plot
     --model_dir="$OUT/momentum" --model_dir="$OUT/bn_shift" \
     --model_dir="$OUT/bn_shift_slow" --out="$OUT/momentum.png" \
     > "$OUT/plot.txt"
-{ echo; grep -v '^wrote ' "$OUT/plot.txt"; } >> "$OUT/table.md"
+{ echo; grep -v '^wrote ' "$OUT/plot.txt" || true; } >> "$OUT/table.md"
 rm "$OUT/plot.txt"
 cat "$OUT/table.md"
 stamp "done: $OUT/table.md, $OUT/momentum.png"
