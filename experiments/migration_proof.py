@@ -186,7 +186,7 @@ def run_checker(paths, root='.'):
     for command in CHECKERS:
         result = subprocess.run(
             [sys.executable] + command + ['--format', 'json'] + paths,
-            capture_output=True, text=True, timeout=600, env=env,
+            capture_output=True, text=True, timeout=1800, env=env,
             cwd=root)
         if 'No module named' in result.stderr and not result.stdout:
             continue
