@@ -19,6 +19,7 @@ import threading
 import numpy as np
 import pytest
 
+from resnet_tf1 import config as config_lib
 from resnet_tf1 import errors
 from resnet_tf1.evaluation import evaluate
 from resnet_tf1.model_dir import checkpoints
@@ -73,7 +74,13 @@ class _Reader(threading.Thread):
 
     def run(self):
         train_config = run_record.load(self._model_dir)
-        evaluator = evaluate.Evaluator(train_config)
+        # TensorFlow's Conv2D, not fast_conv's cached kernels: those are
+        # resource variables, and sessions of one process share their
+        # container, so an evaluator in the trainer's process would share
+        # (and reset) the trainer's. eval.py is a process of its own.
+        evaluator = evaluate.Evaluator(
+            train_config, compute=config_lib.ComputeConfig(
+                inference_convolutions='tf'))
         try:
             while not self.stop.is_set():
                 checkpoint = checkpoints.latest_checkpoint(self._model_dir)

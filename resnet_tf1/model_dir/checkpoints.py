@@ -268,8 +268,14 @@ def save(session, saver, model_dir, step, keep_every=0):
             getattr(error, 'message', None) or getattr(
                 error, 'strerror', None) or error).splitlines()
             if line.strip()]
-        cause = next((line for line in lines if 'No space left' in line),
-                     lines[-1] if lines else '')
+        # The OS's reason, not the graph node ("[[{{node save/SaveV2}}]]")
+        # that ends the message.
+        cause = next((line for line in lines if any(
+            reason in line for reason in (
+                'No space left', 'File too large', 'Read-only',
+                'Permission denied', 'Disk quota'))), None) or next(
+            (line for line in reversed(lines)
+             if not line.startswith('[[')), '')
         raise ConfigError(
             '--model_dir %s: cannot write the checkpoint of step %d (%s); '
             'the run is in %s' % (
