@@ -201,7 +201,7 @@ class FileModel:
     def _add(self, node, name, call=None, found=None):
         found = found or judge.judge(name, call, self)
         unit = self.unit_of[node]
-        line_text = _line(unit.text, node.lineno)
+        line_text = self._line(unit, node.lineno)
         col = len(line_text.encode('utf-8')[:node.col_offset].decode(
             'utf-8', 'replace')) + 1
         rewrite, wrap = found.pop('rewrite', None), found.pop('wrap', None)
@@ -211,6 +211,12 @@ class FileModel:
             use.edits = diff.edits_for(self, node, call, rewrite, wrap,
                                        use) or ()
         self.uses.append(use)
+
+    def _line(self, unit, number, cache={}):
+        if cache.get('unit') is not unit:  # split each unit once
+            cache.update(unit=unit, lines=source_lib.split_lines(unit.text))
+        lines = cache['lines']
+        return lines[number - 1] if 0 < number <= len(lines) else ''
 
     def _import(self, node):
         if isinstance(node, ast.Import):
@@ -308,11 +314,6 @@ class FileModel:
                 parent.func is node else None
             if self.aliases[node.id] not in TOP_LEVEL.values():
                 self._add(node, self.aliases[node.id], call)
-
-
-def _line(text, number):
-    lines = source_lib.split_lines(text)
-    return lines[number - 1] if 0 < number <= len(lines) else ''
 
 
 def python_files(path):
