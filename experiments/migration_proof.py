@@ -79,7 +79,7 @@ PROBES = (
     (r'tf_slim\.(conv2d|fully_connected)$',
      'F(%s, 4, *([3] if "conv" in N else []))' % X4),
     (r'train\.\w+Optimizer$', 'F(0.1)'),
-    (r'_initializer$', 'F()'),
+    (r'(?<!variables)_initializer$', 'F()'),
     (r'\.(Session|ConfigProto|InteractiveSession)$', 'F()'),
 )
 
