@@ -58,8 +58,8 @@ def main():
     name = '%s %s' % (sys.argv[0], sys.argv[1])
     arguments = sys.argv[2:]
     if getattr(command, 'OWN_PARSER', False):
-        launch.run(lambda: command.main(arguments))
-        return
+        # Its exit status is the command's (migrate-check: 1 on findings).
+        sys.exit(launch.run(lambda: command.main(arguments)) or 0)
     command.define_flags()
     flag_groups.define_verbose()
     # `--help` lists the shared flags this command defined as its own.

@@ -258,7 +258,7 @@ def test_train_config_json_round_trip():
     ('learning_rate_decay', 1.5, '--learning_rate_decay must be in'),
     ('ema_decay', 1.0, '--ema_decay must be in'),
     ('steps', 0, '--steps must be at least 1'),
-    ('optimizer', 'adam', '--optimizer must be one of'),
+    ('optimizer', 'lamb', '--optimizer must be one of'),
     ('random_shift', -1, '--random_shift must be in \\[0, 28\\)'),
     ('random_shift', 28, '--random_shift must be in \\[0, 28\\) \\(the '
                          'image size\\), got 28'),
