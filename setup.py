@@ -21,7 +21,8 @@ setuptools.setup(
     py_modules=['data_set'],
     python_requires='>=3.9',
     entry_points={'console_scripts': [
-        'migrate-check = tf1_migrate.__main__:main']},
+        'migrate-check = tf1_migrate.__main__:main',
+        'tf1-checkpoint-diff = tf1_migrate.checkpoint_diff:main']},
     install_requires=[
         'tensorflow>=2.15',
         'tf-slim>=1.1.0',
@@ -32,7 +33,7 @@ setuptools.setup(
         'tensorboard': TENSORBOARD,
         'plot': PLOT,
         # The tests read event files through TensorBoard and draw plots;
-        # pytest-xdist runs them two at a time (README, Tests: why).
+        # pytest-xdist runs them two at a time (docs/testing.md: why).
         'test': ['pytest', 'pytest-xdist', 'hypothesis', 'import-linter']
         + TENSORBOARD + PLOT,
     },

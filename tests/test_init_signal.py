@@ -1,5 +1,5 @@
 """`python -m resnet_tf1 signal`: the signal and gradient sizes at
-initialization behind the README's degradation finding (with the article's
+initialization behind docs/results.md's degradation finding (with the article's
 recipe, the plain networks' signal vanishes with depth; the residual ones'
 does not)."""
 

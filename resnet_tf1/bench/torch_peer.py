@@ -1,4 +1,4 @@
-"""The PyTorch peer of the README's speed comparison: the project's default
+"""The PyTorch peer of docs/speed.md's comparison: the project's default
 network (the article's ResNet-34 for 28x28x1 MNIST: 7x7/1 stem conv and
 2x2/2 max-pool, basic units of two 3x3 convs in stages of 3, 4, 6 and 3
 units at 64..512 channels, the stride on a stage's first unit, zero-padding

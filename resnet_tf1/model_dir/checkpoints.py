@@ -186,12 +186,11 @@ class CheckpointGone(CheckpointError):
 
 
 def is_gone(checkpoint):
-    """Whether `checkpoint`'s index or data files are no longer there."""
-    directory = os.path.dirname(checkpoint) or '.'
-    name = os.path.basename(checkpoint)
-    return (not os.path.exists(checkpoint + '.index') or
-            not any(other.startswith(name + '.data-')
-                    for other in _listdir(directory)))
+    """Whether `checkpoint` was removed: its index is no longer there.
+    A rotation (tf.train.Saver's remove_checkpoint) deletes the index
+    first, so an index beside a missing data file is damage, not a
+    rotation."""
+    return not os.path.exists(checkpoint + '.index')
 
 
 def _damaged(checkpoint, error):

@@ -1,6 +1,6 @@
 """How large a network's signal and gradients are at initialization.
 
-The degradation study (README) found the article's plain networks not
+The degradation study (docs/results.md) found the article's plain networks not
 learning at all; this measures why instead of guessing: one batch of
 training images through a freshly initialized network, the root mean
 square of each stage's output, and for every weight the size of its

@@ -1,6 +1,11 @@
 """Synchronous training across processes with TensorFlow's own distributed
 runtime: parameter servers hold the variables, workers compute gradients.
 
+Why this module is long: a cluster's whole life cycle is one story (who
+waits for whom, who reports what, who ends when) that reads best in one
+place: the tasks' roles, the peer checks, the chief's barrier, the
+parameter server's end and the worker loop.
+
 The TF1 recipe, unchanged in today's TensorFlow under `tf.compat.v1`:
 
 * each process runs a `tf.distribute.Server` for its task of the cluster

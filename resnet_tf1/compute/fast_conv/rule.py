@@ -16,7 +16,7 @@ def formulation(input_size, kernel_size, stride, padding='SAME',
     `input_size` (H, W) maps.
 
     The rule follows per-conv timings (`python -m resnet_tf1 bench --layers
-    --nolayer_gradients`; the numbers behind it are in README.md's
+    --nolayer_gradients`; the numbers behind it are in docs/speed.md's
     "Evaluation speed"): dense on maps smaller than the kernel, Winograd
     on 3x3 stride-1 convs whose output one tile covers, TF's conv
     elsewhere (on 7x7 maps Winograd wins at batch 100 and loses at 500,
@@ -48,7 +48,7 @@ def inference_formulation(input_size, kernel_size, stride, padding='SAME',
     """The formulation of a conv of an inference graph: `formulation()`'s,
     with 'toeplitz' (`toeplitz_conv`, 9 products instead of 16) for its
     dense 2x2 SAME 3x3 stride-1 convs (stage 4 of ResNet-34): measured
-    2.2-2.4x faster than dense at batch 500 (README.md, "Evaluation
+    2.2-2.4x faster than dense at batch 500 (docs/speed.md, "Evaluation
     speed")."""
     choice = formulation(input_size, kernel_size, stride, padding, dtype,
                          data_format, rate)
