@@ -16,6 +16,25 @@ REPO_DIR = pathlib.Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO_DIR.parent / 'shared' / 'data' / 'mnist'
 
 
+# The modules whose tests train networks, start the CLIs or a local cluster:
+# each test of these took 10 s and more in a full run (`--durations=40`, AMD
+# EPYC, 2 cores), together most of the suite's 19 minutes. They are marked
+# `slow`; `python -m pytest -m "not slow"` leaves them out.
+SLOW_MODULES = {
+    'test_chaos', 'test_cli', 'test_distributed', 'test_faults',
+    'test_first_contact', 'test_hostile', 'test_hostile_cluster',
+    'test_optimizers', 'test_recipe_parts', 'test_speed_paths',
+    'test_towers', 'test_training', 'test_train_formulations',
+    'test_fast_conv', 'test_export', 'test_init_signal',
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope='session')
 def mnist_data():
     from resnet_tf1.data import mnist
