@@ -39,13 +39,35 @@ def parser():
     return arguments
 
 
+def _import_tensorflow_quietly():
+    """TensorFlow's C++ runtime prints its start-up lines (oneDNN, CUDA
+    probing) to file descriptor 2 while it loads, before any log level
+    applies: stderr points at /dev/null for the import, so a user sees only
+    the checker's lines. (resnet_tf1/cli/launch.py does the same for the
+    training CLIs; this package imports nothing of resnet_tf1.)"""
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv=None):
     options = parser().parse_args(argv)
     if options.max_mb <= 0 or options.timeout <= 0:
         print('migrate-check: --max-mb and --timeout must be positive',
               file=sys.stderr)
         return 2
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    _import_tensorflow_quietly()
     from tf1_migrate import checker
     from tf1_migrate import diff
     report = checker.check(options.paths, int(options.max_mb * 2 ** 20),
